@@ -1,0 +1,1 @@
+# Declarations of the private Cython core (see _core.pyx).
