@@ -120,7 +120,7 @@ _STORAGE_ADD_KEYS = {
     "e_min_mwh": (False, lambda v: _is_num(v) and v >= 0),
     "soc0_frac": (False, lambda v: _is_num(v) and 0 <= v <= 1),
 }
-_SWEEP_KEYS = {"retries", "frames", "name"}
+_SWEEP_KEYS = {"retries", "frames", "name", "dynamic_peak_check"}
 _TOP_KEYS = {"sweep", "base", "grid", "scenarios"}
 
 
@@ -157,6 +157,12 @@ class SweepSpec:
     retries: int = 2
     frames: tuple[str, ...] = DEFAULT_FRAMES
     name: str = "sweep"
+    dynamic_peak_check: bool = False
+
+    @property
+    def run_options(self) -> dict[str, Any]:
+        """What every task gets besides its parameters (not part of the scenario id)."""
+        return {"frames": list(self.frames), "dynamic_peak_check": self.dynamic_peak_check}
 
 
 def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | SweepSpec) -> SweepSpec:
@@ -204,6 +210,9 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | SweepSpec) -> S
     frames = opts.get("frames", list(DEFAULT_FRAMES))
     if not isinstance(frames, list) or not all(f in FRAMES for f in frames):
         raise SweepError(f"sweep spec {src}: [sweep] frames must be a list of {list(FRAMES)}, got {frames!r}")
+    dyn = opts.get("dynamic_peak_check", False)
+    if not isinstance(dyn, bool):
+        raise SweepError(f"sweep spec {src}: [sweep] dynamic_peak_check must be true or false, got {dyn!r}")
     base = _table(raw, "base", src)
     _check_params(base, src, "[base]")
     grid = _table(raw, "grid", src)
@@ -243,7 +252,7 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | SweepSpec) -> S
             scenarios.append(Scenario(id=sid, label=label, params=p))
     _check_available(scenarios, src)
     return SweepSpec(source=src, scenarios=tuple(scenarios), retries=int(retries), frames=tuple(frames),
-                     name=str(opts.get("name", Path(src).stem if not src.startswith("<") else "sweep")))
+                     dynamic_peak_check=dyn, name=str(opts.get("name", Path(src).stem if not src.startswith("<") else "sweep")))
 
 
 def _table(raw: Mapping[str, Any], key: str, src: str) -> dict[str, Any]:
@@ -490,14 +499,17 @@ def _finished_row(out: Path, sid: str) -> dict[str, Any] | None:
     return json.loads(f.read_text(encoding="utf-8"))["row"]
 
 
-def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, frames: tuple[str, ...] = DEFAULT_FRAMES) -> dict[str, Any]:
+def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run one scenario and write ``out/scenario=<sid>/`` atomically; return its comparison row.
 
     Idempotent: if the partition already exists (an earlier run, or a duplicate attempt of
     a task whose worker was presumed dead) the stored row is returned and nothing is
     written. Finished windows are checkpointed under ``out/_work/<sid>/`` so a retried task
-    resumes where the dead attempt stopped.
+    resumes where the dead attempt stopped. ``options``: ``frames`` (the Result frames to
+    keep) and ``dynamic_peak_check`` (see :func:`dispatch.checks.peak_response`).
     """
+    opts = dict(options or {})
+    frames = tuple(opts.get("frames", DEFAULT_FRAMES))
     from .results import Result
     from .simulate import simulate
 
@@ -518,7 +530,7 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, frames:
         checkpoint_dir=work,
         progress=False,
     )
-    row = comparison_row(sid, label, params, sys, res)
+    row = comparison_row(sid, label, params, sys, res, bool(opts.get("dynamic_peak_check", False)))
     row["task_wall_s"] = time.perf_counter() - t_wall
     tmp = root / f".tmp-{sid}-{uuid.uuid4().hex[:8]}"
     try:
@@ -559,8 +571,15 @@ def _json_default(x: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def comparison_row(sid: str, label: str, params: Mapping[str, Any], sys: SystemArrays, res: Any) -> dict[str, Any]:
-    """The scenario's line of the comparison table (flat scalars only)."""
+def comparison_row(sid: str, label: str, params: Mapping[str, Any], sys: SystemArrays, res: Any,
+                   dynamic: bool = False) -> dict[str, Any]:
+    """The scenario's line of the comparison table (flat scalars only).
+
+    The policy columns come from :mod:`dispatch.checks` where it exists (``checks`` column
+    says which); otherwise: ``peak_response_ratio`` = DR nameplate / peak load of the
+    scenario's horizon, ``re_utilisation`` = used / available wind+solar energy,
+    ``hydro_utilisation`` = hydro energy / (energy + avoidable spill).
+    """
     s = res.summary
     curt = s.get("curtailment_mwh", {})
     e = s.get("energy_by_type_mwh", {})
@@ -607,43 +626,44 @@ def comparison_row(sid: str, label: str, params: Mapping[str, Any], sys: SystemA
         "sim_wall_s": float(s.get("wall_s", float("nan"))),
     }
     row["re_utilisation_ok"] = bool(not math.isfinite(row["re_utilisation"]) or row["re_utilisation"] >= RE_UTILISATION_TARGET)
-    row.update(_policy_checks(res))
+    row["checks"] = "sweep (simple static)"
+    row.update(_policy_checks(res, sys, dynamic))
     return row
 
 
-def _policy_checks(res: Any) -> dict[str, Any]:
-    """Scalar results of ``dispatch.checks`` where that module exists (prefixed ``check_``)."""
+def _policy_checks(res: Any, sys: SystemArrays, dynamic: bool = False) -> dict[str, Any]:
+    """The two policy checks from :mod:`dispatch.checks` (where that module exists).
+
+    Overrides the simple static columns of :func:`comparison_row` with the checks' own
+    definitions (DR derated for duration and events over the peak periods; utilisation per
+    technology) and adds their verdicts. The scenario's own (modified) arrays are the case,
+    so the peak is that of the scenario's whole horizon.
+    """
     try:
-        from . import checks  # type: ignore[attr-defined]
+        from . import checks
     except ImportError:
         return {}
-    out: dict[str, Any] = {}
-    for fn_name in ("peak_response", "curtailment"):
-        fn = getattr(checks, fn_name, None)
-        if fn is None:
-            continue
-        value = fn(res)
-        for k, v in _flatten(value).items():
-            out[f"check_{fn_name}_{k}" if k else f"check_{fn_name}"] = v
+    pr = checks.peak_response(res, case=sys, dynamic=dynamic)
+    cu = checks.curtailment(res, case=sys)
+    out: dict[str, Any] = {
+        "checks": "dispatch.checks",
+        "peak_load_mw": float(pr.annual_peak_mw),
+        "peak_response_ratio": float(pr.static_share),
+        "peak_response_ok": bool(pr.passed),
+        "dr_effective_mw": float(pr.dr_effective_mw),
+        "curtailment_ok": bool(cu.passed) if cu.passed is not None else None,
+    }
+    if dynamic:
+        out["peak_response_dynamic_ratio"] = pr.dynamic_share
+    tot = {t: (a, u) for t, a, u in cu.totals.select("tech", "available_mwh", "used_mwh").iter_rows()}
+    ws = [tot[t] for t in ("wind", "solar") if t in tot]
+    a_ws, u_ws = sum(a for a, _ in ws), sum(u for _, u in ws)
+    out["re_utilisation"] = u_ws / a_ws if a_ws > 0 else float("nan")
+    if "hydro" in tot:
+        a, u = tot["hydro"]
+        out["hydro_utilisation"] = u / a if a > 0 else float("nan")
+    out["re_utilisation_ok"] = bool(not math.isfinite(out["re_utilisation"]) or out["re_utilisation"] >= RE_UTILISATION_TARGET)
     return out
-
-
-def _flatten(x: Any, prefix: str = "") -> dict[str, Any]:
-    """Scalars of a check result (dict, dataclass or scalar); frames and lists are dropped."""
-    if hasattr(x, "__dataclass_fields__"):
-        x = {k: getattr(x, k) for k in x.__dataclass_fields__}
-    if isinstance(x, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in x.items():
-            out.update(_flatten(v, f"{prefix}_{k}" if prefix else str(k)))
-        return out
-    if isinstance(x, (bool, np.bool_)):
-        return {prefix: bool(x)}
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        return {prefix: float(x)}
-    if isinstance(x, str):
-        return {prefix: x}
-    return {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -704,9 +724,9 @@ def sweep(
         print(f"sweep: {len(sp.scenarios) - len(todo)} of {len(sp.scenarios)} scenarios already finished in {root}", file=_sys.stderr)
     if todo:
         if scheduler == "serial":
-            failures = _run_serial(todo, root, sp.frames, progress)
+            failures = _run_serial(todo, root, sp.run_options, progress)
         else:
-            failures = _run_dask(todo, root, sp.frames, scheduler, workers, progress, n_retry)
+            failures = _run_dask(todo, root, sp.run_options, scheduler, workers, progress, n_retry)
     rows = [r for s in sp.scenarios if (r := _finished_row(root, s.id)) is not None]
     table = comparison_table(rows)
     write_comparison(table, root)
@@ -720,7 +740,7 @@ def sweep(
 def _write_spec(root: Path, sp: SweepSpec) -> None:
     from .results import _atomic_write
 
-    doc = {"source": sp.source, "name": sp.name, "retries": sp.retries, "frames": list(sp.frames),
+    doc = {"source": sp.source, "name": sp.name, "retries": sp.retries, **sp.run_options,
            "scenarios": [{"id": s.id, "label": s.label, "params": s.params} for s in sp.scenarios]}
     text = json.dumps(doc, indent=2, default=_json_default)
     _atomic_write(root / "spec.json", lambda p: Path(p).write_text(text, encoding="utf-8"))
@@ -740,13 +760,13 @@ def _bar(total: int, progress: bool) -> Any:
     return tqdm(total=total, unit="scenario", desc="sweep")
 
 
-def _run_serial(todo: list[Scenario], root: Path, frames: tuple[str, ...], progress: bool) -> dict[str, str]:
+def _run_serial(todo: list[Scenario], root: Path, options: dict[str, Any], progress: bool) -> dict[str, str]:
     failures: dict[str, str] = {}
     bar = _bar(len(todo), progress)
     try:
         for s in todo:
             try:
-                run_scenario(s.id, s.label, s.params, str(root), frames)
+                run_scenario(s.id, s.label, s.params, str(root), options)
             except Exception as e:  # noqa: BLE001 - reported per scenario
                 failures[s.id] = f"{type(e).__name__}: {e}"
             if bar is not None:
@@ -757,7 +777,7 @@ def _run_serial(todo: list[Scenario], root: Path, frames: tuple[str, ...], progr
     return failures
 
 
-def _run_dask(todo: list[Scenario], root: Path, frames: tuple[str, ...], scheduler: str | None,
+def _run_dask(todo: list[Scenario], root: Path, options: dict[str, Any], scheduler: str | None,
               workers: int | None, progress: bool, retries: int) -> dict[str, str]:
     import dask
     from distributed import Client, LocalCluster, as_completed
@@ -771,7 +791,7 @@ def _run_dask(todo: list[Scenario], root: Path, frames: tuple[str, ...], schedul
                 raise SweepError(f"workers must be >= 1, got {workers}")
             cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
+                dashboard_address="127.0.0.1:0",  # loopback only, a free port
             )
             client = Client(cluster)
         else:
@@ -780,11 +800,11 @@ def _run_dask(todo: list[Scenario], root: Path, frames: tuple[str, ...], schedul
             client = Client(scheduler)
     try:
         if progress:
-            link = getattr(client, "dashboard_link", None) if (cluster is None or _has_bokeh()) else None
+            link = _dashboard(client) if _has_bokeh() or cluster is None else None
             print(f"sweep: {len(todo)} scenarios on {client.scheduler.address}"
                   + (f"; dashboard {link}" if link else ""), file=_sys.stderr)
         futures = {
-            client.submit(run_scenario, s.id, s.label, s.params, str(root.resolve()), frames,
+            client.submit(run_scenario, s.id, s.label, s.params, str(root.resolve()), options,
                           key=f"scenario-{s.id}", retries=retries, pure=False): s
             for s in todo
         }
@@ -808,6 +828,14 @@ def _run_dask(todo: list[Scenario], root: Path, frames: tuple[str, ...], schedul
         if cluster is not None:
             cluster.close()
     return failures
+
+
+def _dashboard(client: Any) -> str | None:
+    """The dashboard link, or None when the scheduler serves none."""
+    try:
+        return str(client.dashboard_link) if client.scheduler_info().get("services", {}).get("dashboard") else None
+    except Exception:  # noqa: BLE001 - a link is a courtesy
+        return None
 
 
 @functools.cache
