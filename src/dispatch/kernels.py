@@ -1,0 +1,939 @@
+"""Numba kernels of the native engine (arrays and scalars in, arrays out).
+
+Every kernel here has a slow, obviously-correct twin in ``tests/naive.py``. The Python
+orchestration lives in :mod:`dispatch.native`; nothing here validates input.
+
+Kernels
+-------
+* :func:`mcf_solve` -- exact min-cost flow (successive shortest paths, Dijkstra with
+  potentials, lower bounds); solves the price response of all hydro cascades and storage
+  units at once (both are pure network flows, see :func:`build_flex_graph`).
+* :func:`build_flex_graph` / :func:`flex_costs` / :func:`flex_unpack` -- the water and
+  storage network of a window: hydro nodes (plant, hour) with volume, release, spill and
+  delayed cascade arcs; storage nodes (unit, hour) in loss-scaled energy units.
+* :func:`thermal_on_cost` -- the hourly Lagrangian cost of a unit being on.
+* :func:`build_stacks` / :func:`stack_eval` -- per hour, the convex piecewise-linear cost
+  of serving a residual demand with committed thermal (with start-up/shut-down ramp
+  envelopes), renewables, export reduction, reserve shortfall and load shedding.
+* :func:`ramp_envelope` -- per unit-hour output bounds implied by the commitment, initial
+  output and start-up/shut-down/ramp limits.
+* :func:`dispatch_ed` -- hour-by-hour merit-order dispatch with ramp windows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import njit
+
+BIG_CAP = 1e12
+INF = np.inf
+
+# arc roles in the flexible graph
+R_VOL, R_REL, R_SPILL, R_TERM_A, R_TERM_B, R_CH, R_DIS, R_SVOL, R_STERM, R_SLACK, R_DRAIN = range(11)
+
+
+# ----------------------------------------------------------------------------------------
+# min-cost flow
+# ----------------------------------------------------------------------------------------
+@njit
+def _heap_push(hk, hv, size, key, val):
+    i = size
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hv[p], hv[i] = hv[i], hv[p]
+        i = p
+    return size + 1
+
+
+@njit
+def _heap_pop(hk, hv, size):
+    key = hk[0]
+    val = hv[0]
+    size -= 1
+    hk[0] = hk[size]
+    hv[0] = hv[size]
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= size:
+            break
+        r = l + 1
+        c = l
+        if r < size and hk[r] < hk[l]:
+            c = r
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return key, val, size
+
+
+@njit
+def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
+    """Exact min-cost flow with arc bounds ``lo <= f <= hi``.
+
+    Successive shortest paths with Dijkstra on reduced costs; negative-cost arcs are
+    saturated first so all residual reduced costs start non-negative.
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : (m,) int64
+    lo, hi : (m,) float64 ; cost : (m,) float64 per unit of flow
+    supply : (n_nodes,) float64, positive = source; must sum to ~0
+
+    Returns
+    -------
+    flow : (m,) float64
+    unrouted : float
+        Supply that could not be routed (0 when the flow is feasible).
+    """
+    m = tail.shape[0]
+    N = n_nodes + 2
+    S = n_nodes
+    T = n_nodes + 1
+    exc = np.zeros(N)
+    for v in range(n_nodes):
+        exc[v] = supply[v]
+    x = np.zeros(m)
+    for a in range(m):
+        exc[tail[a]] -= lo[a]
+        exc[head[a]] += lo[a]
+        if cost[a] < 0.0:
+            x[a] = hi[a] - lo[a]
+            exc[tail[a]] -= x[a]
+            exc[head[a]] += x[a]
+    # residual graph: arcs 0..m-1 forward/backward pairs, then S->v and v->T arcs
+    n_extra = 0
+    for v in range(n_nodes):
+        if exc[v] > 1e-9 or exc[v] < -1e-9:
+            n_extra += 1
+    M = m + n_extra
+    E = 2 * M
+    eto = np.empty(E, np.int64)
+    efrom = np.empty(E, np.int64)
+    ecap = np.empty(E)
+    ecost = np.empty(E)
+    for a in range(m):
+        eto[2 * a] = head[a]
+        efrom[2 * a] = tail[a]
+        ecap[2 * a] = hi[a] - lo[a] - x[a]
+        ecost[2 * a] = cost[a]
+        eto[2 * a + 1] = tail[a]
+        efrom[2 * a + 1] = head[a]
+        ecap[2 * a + 1] = x[a]
+        ecost[2 * a + 1] = -cost[a]
+    j = m
+    total_exc = 0.0
+    for v in range(n_nodes):
+        if exc[v] > 1e-9:
+            efrom[2 * j] = S
+            eto[2 * j] = v
+            ecap[2 * j] = exc[v]
+            total_exc += exc[v]
+        elif exc[v] < -1e-9:
+            efrom[2 * j] = v
+            eto[2 * j] = T
+            ecap[2 * j] = -exc[v]
+        else:
+            continue
+        ecost[2 * j] = 0.0
+        efrom[2 * j + 1] = eto[2 * j]
+        eto[2 * j + 1] = efrom[2 * j]
+        ecap[2 * j + 1] = 0.0
+        ecost[2 * j + 1] = 0.0
+        j += 1
+    # CSR by from-node
+    deg = np.zeros(N + 1, np.int64)
+    for e in range(E):
+        deg[efrom[e] + 1] += 1
+    for v in range(N):
+        deg[v + 1] += deg[v]
+    adj = np.empty(E, np.int64)
+    fill = deg[:N].copy()
+    for e in range(E):
+        adj[fill[efrom[e]]] = e
+        fill[efrom[e]] += 1
+    pot = np.zeros(N)
+    dist = np.empty(N)
+    pred = np.empty(N, np.int64)
+    done = np.zeros(N, np.bool_)
+    hk = np.empty(E + N + 1)
+    hv = np.empty(E + N + 1, np.int64)
+    routed = 0.0
+    while total_exc - routed > 1e-9 * max(1.0, total_exc):
+        for v in range(N):
+            dist[v] = INF
+            pred[v] = -1
+            done[v] = False
+        dist[S] = 0.0
+        size = _heap_push(hk, hv, 0, 0.0, S)
+        while size > 0:
+            d, u, size = _heap_pop(hk, hv, size)
+            if done[u]:
+                continue
+            done[u] = True
+            if u == T:
+                break
+            for ii in range(deg[u], deg[u + 1]):
+                e = adj[ii]
+                if ecap[e] <= 1e-12:
+                    continue
+                w = eto[e]
+                if done[w]:
+                    continue
+                rc = ecost[e] + pot[u] - pot[w]
+                if rc < 0.0:
+                    rc = 0.0
+                nd = d + rc
+                if nd < dist[w]:
+                    dist[w] = nd
+                    pred[w] = e
+                    size = _heap_push(hk, hv, size, nd, w)
+        if not done[T]:
+            break
+        dT = dist[T]
+        for v in range(N):
+            if done[v]:
+                pot[v] += dist[v]
+            else:
+                pot[v] += dT
+        # bottleneck
+        b = INF
+        v = T
+        while v != S:
+            e = pred[v]
+            if ecap[e] < b:
+                b = ecap[e]
+            v = efrom[e]
+        v = T
+        while v != S:
+            e = pred[v]
+            ecap[e] -= b
+            ecap[e ^ 1] += b
+            v = efrom[e]
+        routed += b
+    flow = np.empty(m)
+    for a in range(m):
+        flow[a] = lo[a] + ecap[2 * a + 1]
+    return flow, max(total_exc - routed, 0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# the water + storage network of a window
+# ----------------------------------------------------------------------------------------
+@njit
+def hist_arrivals(n, hy_down, hy_delay, hy_hist):
+    """(n, H) m3/s arriving from upstream outflow that left before the window."""
+    H = hy_down.shape[0]
+    arr = np.zeros((n, H))
+    for h in range(H):
+        d = hy_down[h]
+        if d < 0:
+            continue
+        lag = hy_delay[h]
+        for t in range(min(lag, n)):
+            arr[t, d] += hy_hist[h, lag - t - 1]
+    return arr
+
+
+@njit
+def build_flex_graph(
+    n, hy_k, hy_pmax, hy_qmin, hy_vmin, hy_vmax, hy_down, hy_delay, inflow, arrivals, v0,
+    v_target, value_per_hm3, spill_cost,
+    st_pch, st_pdis, st_emin, st_emax, st_eta_ch, st_eta_dis, st_loss, e0, slack_cost,
+):
+    """Arcs of the hydro cascades and storage units of one window as one network.
+
+    Units: hydro flow in m3/s held one hour (volume unit 0.0036 hm3); storage flow in
+    loss-scaled MWh (``e[t] / (1-loss)^(t+1)``), which makes self-discharge a pure flow.
+
+    Returns
+    -------
+    n_nodes, tail, head, lo, hi, base_cost, energy, hour, role, unit, supply, const
+        ``energy`` (MWh injected per unit of flow) and ``hour`` give the price-dependent
+        part of each arc's cost: ``cost = base_cost - energy * price[hour]``. ``const`` is
+        the constant part of the water-value penalty.
+    """
+    H = hy_k.shape[0]
+    NS = st_pch.shape[0]
+    n_nodes = H * n + NS * n + 2
+    SINK = n_nodes - 2
+    SLACK = n_nodes - 1
+    m_max = H * n * 3 + H * 2 + NS * n * 3 + NS + (H + NS) * n + 1
+    tail = np.empty(m_max, np.int64)
+    head = np.empty(m_max, np.int64)
+    lo = np.zeros(m_max)
+    hi = np.zeros(m_max)
+    base = np.zeros(m_max)
+    energy = np.zeros(m_max)
+    hour = np.full(m_max, -1, np.int64)
+    role = np.empty(m_max, np.int64)
+    unit = np.empty(m_max, np.int64)
+    supply = np.zeros(n_nodes)
+    c = 1.0 / 0.0036
+    const = 0.0
+    a = 0
+    for h in range(H):
+        qmax = hy_pmax[h] / hy_k[h] if hy_k[h] > 0 else 0.0
+        qlo = min(hy_qmin[h], qmax)
+        for t in range(n):
+            node = h * n + t
+            supply[node] += inflow[t, h] + arrivals[t, h]
+            if t == 0:
+                supply[node] += v0[h] * c
+            d = hy_down[h]
+            tgt = SINK
+            if d >= 0 and t + hy_delay[h] < n:
+                tgt = d * n + t + hy_delay[h]
+            # release
+            tail[a] = node; head[a] = tgt; lo[a] = qlo; hi[a] = qmax
+            energy[a] = hy_k[h]; hour[a] = t; role[a] = R_REL; unit[a] = h
+            a += 1
+            # spill
+            tail[a] = node; head[a] = tgt; lo[a] = 0.0; hi[a] = BIG_CAP
+            base[a] = spill_cost * hy_k[h]; role[a] = R_SPILL; unit[a] = h; hour[a] = t
+            a += 1
+            if t < n - 1:
+                tail[a] = node; head[a] = node + 1; lo[a] = hy_vmin[h] * c; hi[a] = hy_vmax[h] * c
+                role[a] = R_VOL; unit[a] = h
+                a += 1
+        # terminal: penalty value * max(target - v, 0)
+        tp = min(max(v_target[h], hy_vmin[h]), hy_vmax[h])
+        const += value_per_hm3[h] * max(v_target[h], tp)
+        node = h * n + n - 1
+        tail[a] = node; head[a] = SINK; lo[a] = hy_vmin[h] * c; hi[a] = tp * c
+        base[a] = -value_per_hm3[h] * 0.0036; role[a] = R_TERM_A; unit[a] = h
+        a += 1
+        tail[a] = node; head[a] = SINK; lo[a] = 0.0; hi[a] = (hy_vmax[h] - tp) * c
+        role[a] = R_TERM_B; unit[a] = h
+        a += 1
+    off = H * n
+    for s in range(NS):
+        keep = 1.0 - st_loss[s]
+        for t in range(n):
+            node = off + s * n + t
+            gt = keep ** (t + 1)
+            if t == 0:
+                supply[node] += e0[s]
+            tail[a] = SINK; head[a] = node; lo[a] = 0.0; hi[a] = st_eta_ch[s] * st_pch[s] / gt
+            energy[a] = -gt / st_eta_ch[s]; hour[a] = t; role[a] = R_CH; unit[a] = s
+            a += 1
+            tail[a] = node; head[a] = SINK; lo[a] = 0.0; hi[a] = st_pdis[s] / (st_eta_dis[s] * gt)
+            energy[a] = st_eta_dis[s] * gt; hour[a] = t; role[a] = R_DIS; unit[a] = s
+            a += 1
+            if t < n - 1:
+                tail[a] = node; head[a] = node + 1; lo[a] = st_emin[s] / gt; hi[a] = st_emax[s] / gt
+                role[a] = R_SVOL; unit[a] = s
+                a += 1
+        gt = keep ** n
+        node = off + s * n + n - 1
+        tail[a] = node; head[a] = SINK; lo[a] = st_emin[s] / gt; hi[a] = st_emax[s] / gt
+        role[a] = R_STERM; unit[a] = s
+        a += 1
+    # slack water/energy (only used when the window is infeasible as given)
+    total = 0.0
+    for v in range(n_nodes - 2):
+        total += abs(supply[v])
+    W = total + 1e6
+    supply[SLACK] = W
+    for v in range(n_nodes - 2):
+        tail[a] = SLACK; head[a] = v; lo[a] = 0.0; hi[a] = W; base[a] = slack_cost
+        role[a] = R_SLACK; unit[a] = v
+        a += 1
+    tail[a] = SLACK; head[a] = SINK; lo[a] = 0.0; hi[a] = W; role[a] = R_DRAIN; unit[a] = -1
+    a += 1
+    tot = 0.0
+    for v in range(n_nodes - 2):
+        tot += supply[v]
+    supply[SINK] = -(tot + W)
+    return (n_nodes, tail[:a].copy(), head[:a].copy(), lo[:a].copy(), hi[:a].copy(), base[:a].copy(),
+            energy[:a].copy(), hour[:a].copy(), role[:a].copy(), unit[:a].copy(), supply, const)
+
+
+@njit
+def flex_costs(base, energy, hour, price):
+    """Arc costs for hourly energy prices: ``base - energy * price[hour]``."""
+    m = base.shape[0]
+    out = np.empty(m)
+    for a in range(m):
+        out[a] = base[a]
+        if hour[a] >= 0:
+            out[a] -= energy[a] * price[hour[a]]
+    return out
+
+
+@njit
+def flex_injection(flow, energy, hour, n):
+    """(n,) MW injected by the flexible resources for a flow."""
+    y = np.zeros(n)
+    for a in range(flow.shape[0]):
+        if hour[a] >= 0:
+            y[hour[a]] += energy[a] * flow[a]
+    return y
+
+
+@njit
+def flex_bus_injection(flow, energy, hour, role, unit, hy_bus, st_bus, n, B):
+    """(n, B) MW injected by the flexible resources at each bus."""
+    y = np.zeros((n, B))
+    for a in range(flow.shape[0]):
+        t = hour[a]
+        if t < 0:
+            continue
+        r = role[a]
+        if r == R_REL:
+            y[t, hy_bus[unit[a]]] += energy[a] * flow[a]
+        elif r == R_CH or r == R_DIS:
+            y[t, st_bus[unit[a]]] += energy[a] * flow[a]
+    return y
+
+
+@njit
+def flex_unpack(flow, energy, hour, role, unit, n, H, NS, st_loss):
+    """Schedules from a flow: hy_q, hy_s (m3/s), st_ch, st_dis (MW), slack used."""
+    q = np.zeros((n, H))
+    s = np.zeros((n, H))
+    ch = np.zeros((n, NS))
+    dis = np.zeros((n, NS))
+    slack = 0.0
+    for a in range(flow.shape[0]):
+        r = role[a]
+        u = unit[a]
+        if r == R_REL:
+            q[hour[a], u] += flow[a]
+        elif r == R_SPILL:
+            s[hour[a], u] += flow[a]
+        elif r == R_CH:
+            ch[hour[a], u] += -energy[a] * flow[a]
+        elif r == R_DIS:
+            dis[hour[a], u] += energy[a] * flow[a]
+        elif r == R_SLACK:
+            slack += flow[a]
+    return q, s, ch, dis, slack
+
+
+@njit
+def hydro_volumes(q, s, inflow, arrivals_hist, v0, hy_down, hy_delay):
+    """(n, H) end-of-hour volumes (hm3) of a release/spill schedule (mass balance)."""
+    n, H = q.shape
+    arr = arrivals_hist.copy()
+    for h in range(H):
+        d = hy_down[h]
+        if d < 0:
+            continue
+        for t in range(n):
+            tt = t + hy_delay[h]
+            if tt < n:
+                arr[tt, d] += q[t, h] + s[t, h]
+    v = np.empty((n, H))
+    for h in range(H):
+        prev = v0[h]
+        for t in range(n):
+            prev = prev + 0.0036 * (inflow[t, h] + arr[t, h] - q[t, h] - s[t, h])
+            v[t, h] = prev
+    return v
+
+
+@njit
+def storage_net(ch, dis, e0, eta_ch, eta_dis, loss):
+    """Remove simultaneous charge/discharge keeping the energy path; returns ch, dis, e."""
+    n, NS = ch.shape
+    c2 = np.zeros((n, NS))
+    d2 = np.zeros((n, NS))
+    e = np.empty((n, NS))
+    for s in range(NS):
+        prev = e0[s]
+        for t in range(n):
+            delta = eta_ch[s] * ch[t, s] - dis[t, s] / eta_dis[s]
+            if delta >= 0.0:
+                c2[t, s] = delta / eta_ch[s]
+            else:
+                d2[t, s] = -delta * eta_dis[s]
+            prev = prev * (1.0 - loss[s]) + eta_ch[s] * c2[t, s] - d2[t, s] / eta_dis[s]
+            e[t, s] = prev
+    return c2, d2, e
+
+
+# ----------------------------------------------------------------------------------------
+# thermal
+# ----------------------------------------------------------------------------------------
+@njit
+def thermal_on_cost(lam, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost):
+    """(n, G) Lagrangian cost of being on, and the output that attains it.
+
+    ``cost_pmin + sum_k seg_cost_k x_k - lam * p - mu * (pmax - p)`` minimised over
+    ``p = pmin + sum_k x_k``, ``0 <= x_k <= seg_mw_k`` (reserve = headroom ``pmax - p``).
+    """
+    n = lam.shape[0]
+    G = pmin.shape[0]
+    K = seg_mw.shape[1]
+    c = np.empty((n, G))
+    p = np.empty((n, G))
+    for t in range(n):
+        eff = lam[t] - mu[t]
+        for g in range(G):
+            v = cost_pmin[g] - lam[t] * pmin[g] - mu[t] * (pmax[g] - pmin[g])
+            pp = pmin[g]
+            for k in range(K):
+                d = seg_cost[g, k] - eff
+                if d < 0.0:
+                    v += d * seg_mw[g, k]
+                    pp += seg_mw[g, k]
+            c[t, g] = v
+            p[t, g] = pp
+    return c, p
+
+
+@njit
+def ramp_envelope(on, p0, init_on, pmin, pmax, ru, rd, su, sd):
+    """(n, G) lower/upper output bounds implied by commitment and ramp limits.
+
+    Upper: start-up hour at most ``max(su, pmin)``, then ``+ru`` per hour; hour before a
+    shut-down at most ``max(sd, pmin)``, ``+rd`` per hour before that; from the initial
+    output ``p0 + (t+1) ru``. Lower: ``p0 - (t+1) rd`` while the initial run lasts, else
+    ``pmin``. Zero when off.
+    """
+    n, G = on.shape
+    lo = np.zeros((n, G))
+    hi = np.zeros((n, G))
+    for g in range(G):
+        prev_on = init_on[g]
+        cap = p0[g] if init_on[g] else 0.0
+        first_run = init_on[g]
+        flo = p0[g]
+        for t in range(n):
+            if on[t, g]:
+                if not prev_on:
+                    cap = max(su[g], pmin[g])
+                    first_run = False
+                else:
+                    cap = cap + ru[g]
+                hi[t, g] = min(pmax[g], cap)
+                cap = hi[t, g]
+                if first_run:
+                    flo = flo - rd[g]
+                    lo[t, g] = max(pmin[g], flo)
+                else:
+                    lo[t, g] = pmin[g]
+            else:
+                first_run = False
+                cap = 0.0
+            prev_on = on[t, g]
+        # backward: shut-down limits
+        nxt_cap = INF
+        for t in range(n - 1, -1, -1):
+            if on[t, g]:
+                if t == n - 1:
+                    nxt_cap = INF
+                elif not on[t + 1, g]:
+                    nxt_cap = max(sd[g], pmin[g])
+                else:
+                    nxt_cap = nxt_cap + rd[g]
+                if hi[t, g] > nxt_cap:
+                    hi[t, g] = max(nxt_cap, pmin[g])
+                nxt_cap = hi[t, g]
+        for t in range(n):
+            if on[t, g] and lo[t, g] > hi[t, g]:
+                lo[t, g] = hi[t, g]
+    return lo, hi
+
+
+@njit
+def thermal_cost_rows(p, on, pmin, cost_pmin, seg_mw, seg_cost):
+    """(n,) running cost of a thermal schedule, summed over units."""
+    n, G = p.shape
+    K = seg_mw.shape[1]
+    out = np.zeros(n)
+    for t in range(n):
+        for g in range(G):
+            if not on[t, g]:
+                continue
+            v = cost_pmin[g]
+            above = p[t, g] - pmin[g]
+            for k in range(K):
+                if above <= 0.0:
+                    break
+                x = min(above, seg_mw[g, k])
+                v += x * seg_cost[g, k]
+                above -= x
+            out[t] += v
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# merit-order stacks (residual demand cost per hour)
+# ----------------------------------------------------------------------------------------
+@njit
+def build_stacks(on, elo, ehi, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_avail, curtail_cost,
+                 ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, dump_cost):
+    """Per hour a convex piecewise-linear cost of residual demand ``D`` (MW).
+
+    ``D`` is what the flexible resources (hydro, storage) leave to the rest:
+    ``D = load + exports_at_max - flexible - must_take``. The stack, cheapest first:
+    renewables (``-curtail_cost``), thermal segments within the ramp envelope (``+res_cost``
+    on thermal output beyond the reserve headroom), export reduction (``ex_price``) and
+    shedding (``voll``). ``D < 0`` (must-take above demand) costs ``dump_cost`` per MW.
+
+    Returns
+    -------
+    width, mcost : (n, J) sorted segments (zero-padded), nseg : (n,), base_cost : (n,),
+    must_take : (n,), headroom_free : (n,) MW of thermal output possible before reserve
+    shortfall starts.
+    """
+    n, G = on.shape
+    K = seg_mw.shape[1]
+    R = re_avail.shape[1]
+    E = ex_min.shape[1]
+    J = G * (K + 2) + R + E + 2
+    width = np.zeros((n, J))
+    mcost = np.zeros((n, J))
+    nseg = np.zeros(n, np.int64)
+    base = np.zeros(n)
+    must = np.zeros(n)
+    hfree = np.zeros(n)
+    tw = np.empty(G * (K + 2))
+    tc = np.empty(G * (K + 2))
+    for t in range(n):
+        b = 0.0
+        mt = 0.0
+        cap = 0.0
+        nt = 0
+        for g in range(G):
+            if not on[t, g]:
+                continue
+            cap += pmax[g]
+            lo_g = elo[t, g]
+            hi_g = ehi[t, g]
+            # cost at lo_g
+            b += cost_pmin[g]
+            above = lo_g - pmin[g]
+            for k in range(K):
+                x = min(max(above, 0.0), seg_mw[g, k])
+                b += x * seg_cost[g, k]
+                above -= x
+            mt += lo_g
+            # segments between lo_g and hi_g
+            pos = pmin[g]
+            for k in range(K):
+                s0 = pos
+                s1 = pos + seg_mw[g, k]
+                pos = s1
+                a0 = max(s0, lo_g)
+                a1 = min(s1, hi_g)
+                if a1 > a0 + 1e-12:
+                    tw[nt] = a1 - a0
+                    tc[nt] = seg_cost[g, k]
+                    nt += 1
+        # sort thermal segments by cost (insertion sort, small)
+        for i in range(1, nt):
+            kw = tw[i]
+            kc = tc[i]
+            j = i - 1
+            while j >= 0 and tc[j] > kc:
+                tw[j + 1] = tw[j]
+                tc[j + 1] = tc[j]
+                j -= 1
+            tw[j + 1] = kw
+            tc[j + 1] = kc
+        free = cap - reserve[t] - mt  # thermal MW above must-take before reserve shortfall
+        hfree[t] = free
+        if free < 0.0:
+            b += res_cost * min(-free, reserve[t])
+        # split thermal at the reserve threshold
+        ns = 0
+        acc = 0.0
+        for i in range(nt):
+            w = tw[i]
+            if free > acc:
+                w1 = min(w, free - acc)
+                width[t, ns] = w1
+                mcost[t, ns] = tc[i]
+                ns += 1
+                if w - w1 > 1e-12:
+                    width[t, ns] = w - w1
+                    mcost[t, ns] = tc[i] + res_cost
+                    ns += 1
+            else:
+                width[t, ns] = w
+                # shortfall cannot exceed the requirement
+                short_now = max(acc - free, 0.0)
+                extra = res_cost if short_now < reserve[t] else 0.0
+                mcost[t, ns] = tc[i] + extra
+                ns += 1
+            acc += w
+        for r in range(R):
+            if re_avail[t, r] > 0.0:
+                width[t, ns] = re_avail[t, r]
+                mcost[t, ns] = -curtail_cost
+                ns += 1
+                b += curtail_cost * re_avail[t, r]
+        for e in range(E):
+            b -= ex_price[e] * ex_max[t, e]
+            if ex_max[t, e] - ex_min[t, e] > 0.0:
+                width[t, ns] = ex_max[t, e] - ex_min[t, e]
+                mcost[t, ns] = ex_price[e]
+                ns += 1
+        width[t, ns] = load_tot[t]
+        mcost[t, ns] = voll
+        ns += 1
+        # sort all segments by cost
+        for i in range(1, ns):
+            kw = width[t, i]
+            kc = mcost[t, i]
+            j = i - 1
+            while j >= 0 and mcost[t, j] > kc:
+                width[t, j + 1] = width[t, j]
+                mcost[t, j + 1] = mcost[t, j]
+                j -= 1
+            width[t, j + 1] = kw
+            mcost[t, j + 1] = kc
+        nseg[t] = ns
+        base[t] = b
+        must[t] = mt
+    return width, mcost, nseg, base, must, hfree
+
+
+@njit
+def stack_cost(width, mcost, nseg, t, D, dump_cost):
+    """Cost of serving residual demand ``D`` at hour ``t`` from its stack."""
+    if D <= 0.0:
+        return -D * dump_cost
+    acc = 0.0
+    v = 0.0
+    for i in range(nseg[t]):
+        w = width[t, i]
+        if D - acc <= w:
+            return v + (D - acc) * mcost[t, i]
+        v += w * mcost[t, i]
+        acc += w
+    # beyond the stack (more than load + thermal): priced at the last (shedding) cost
+    return v + (D - acc) * mcost[t, nseg[t] - 1] * 10.0
+
+
+@njit
+def stack_slope(width, mcost, nseg, t, D, dump_cost):
+    """Right derivative of :func:`stack_cost` in ``D``."""
+    if D < 0.0:
+        return -dump_cost
+    acc = 0.0
+    for i in range(nseg[t]):
+        w = width[t, i]
+        if D - acc < w:
+            return mcost[t, i]
+        acc += w
+    return mcost[t, nseg[t] - 1] * 10.0
+
+
+@njit
+def stack_price(width, mcost, nseg, D, delta, dump_cost):
+    """(n,) smoothed marginal cost: mean slope over ``[D - delta, D + delta]``."""
+    n = D.shape[0]
+    out = np.empty(n)
+    for t in range(n):
+        if delta[t] > 0.0:
+            out[t] = (stack_cost(width, mcost, nseg, t, D[t] + delta[t], dump_cost)
+                      - stack_cost(width, mcost, nseg, t, D[t] - delta[t], dump_cost)) / (2.0 * delta[t])
+        else:
+            out[t] = stack_slope(width, mcost, nseg, t, D[t], dump_cost)
+    return out
+
+
+@njit
+def stack_total(width, mcost, nseg, D, dump_cost):
+    v = 0.0
+    for t in range(D.shape[0]):
+        v += stack_cost(width, mcost, nseg, t, D[t], dump_cost)
+    return v
+
+
+@njit
+def fw_line_search(width, mcost, nseg, D, dD, dlin, dump_cost, iters):
+    """argmin over g in [0, 1] of sum_t stack(D + g dD) + g dlin (convex: bisection)."""
+    lo = 0.0
+    hi = 1.0
+    n = D.shape[0]
+    # derivative at 1
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        der = dlin
+        for t in range(n):
+            if dD[t] > 0.0:
+                der += dD[t] * stack_slope(width, mcost, nseg, t, D[t] + mid * dD[t], dump_cost)
+            elif dD[t] < 0.0:
+                # left derivative along a decreasing D
+                x = D[t] + mid * dD[t]
+                der += dD[t] * _left_slope(width, mcost, nseg, t, x, dump_cost)
+        if der > 0.0:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+@njit
+def _left_slope(width, mcost, nseg, t, D, dump_cost):
+    if D <= 0.0:
+        return -dump_cost
+    acc = 0.0
+    for i in range(nseg[t]):
+        w = width[t, i]
+        if D - acc <= w:
+            return mcost[t, i]
+        acc += w
+    return mcost[t, nseg[t] - 1] * 10.0
+
+
+# ----------------------------------------------------------------------------------------
+# economic dispatch with ramps
+# ----------------------------------------------------------------------------------------
+@njit
+def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
+                   ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand):
+    """Hour-by-hour merit-order dispatch of everything but the flexible resources.
+
+    ``demand`` (n,) is load plus exports at their maximum minus the flexible injection.
+    Each hour thermal units move within their envelope and their ramp window around the
+    previous hour; the residual is filled cheapest first from renewables (``-curtail_cost``),
+    thermal segments (``+res_cost`` once thermal output eats into the reserve), export
+    reduction (``ex_price``) and shedding (``voll``).
+
+    Returns
+    -------
+    p : (n, G) ; re_used : (n,) ; ex : (n, E) ; shed : (n,) ; surplus : (n,)
+        ``surplus`` > 0 where must-take output exceeds demand even with all renewables
+        curtailed and exports at their maximum (the caller must absorb it).
+    """
+    n, G = on.shape
+    K = seg_mw.shape[1]
+    E = ex_min.shape[1]
+    J = G * K * 2 + E + 2
+    p = np.zeros((n, G))
+    re_used = np.zeros(n)
+    ex = np.zeros((n, E))
+    shed = np.zeros(n)
+    surplus = np.zeros(n)
+    lo = np.empty(G)
+    hi = np.empty(G)
+    tw = np.empty(G * K)
+    tc = np.empty(G * K)
+    tg = np.empty(G * K, np.int64)
+    sw = np.empty(J)
+    sc = np.empty(J)
+    so = np.empty(J, np.int64)
+    prev = np.empty(G)
+    prev_on = np.empty(G, np.bool_)
+    for g in range(G):
+        prev[g] = p0[g] if init_on[g] else 0.0
+        prev_on[g] = init_on[g]
+    for t in range(n):
+        must = 0.0
+        cap = 0.0
+        for g in range(G):
+            if on[t, g]:
+                l = elo[t, g]
+                u = ehi[t, g]
+                if prev_on[g]:
+                    l = max(l, prev[g] - rd[g])
+                    u = min(u, prev[g] + ru[g])
+                if u < l:
+                    u = l
+                lo[g] = l
+                hi[g] = u
+                must += l
+                cap += pmax[g]
+            else:
+                lo[g] = 0.0
+                hi[g] = 0.0
+            p[t, g] = lo[g]
+        for e in range(E):
+            ex[t, e] = ex_max[t, e]
+        need = demand[t] - must
+        if need < 0.0:
+            surplus[t] = -need
+            for g in range(G):
+                prev[g] = p[t, g]
+                prev_on[g] = on[t, g]
+            continue
+        nt = 0
+        for g in range(G):
+            if hi[g] <= lo[g]:
+                continue
+            pos = pmin[g]
+            for k in range(K):
+                s0 = pos
+                s1 = pos + seg_mw[g, k]
+                pos = s1
+                a0 = max(s0, lo[g])
+                a1 = min(s1, hi[g])
+                if a1 > a0 + 1e-12:
+                    tw[nt] = a1 - a0
+                    tc[nt] = seg_cost[g, k]
+                    tg[nt] = g
+                    nt += 1
+        order = np.argsort(tc[:nt], kind="mergesort")
+        free = cap - reserve[t] - must
+        ns = 0
+        acc = 0.0
+        for ii in range(nt):
+            i = order[ii]
+            w = tw[i]
+            if free > acc:
+                w1 = min(w, free - acc)
+                sw[ns] = w1
+                sc[ns] = tc[i]
+                so[ns] = tg[i]
+                ns += 1
+                if w - w1 > 1e-12:
+                    sw[ns] = w - w1
+                    sc[ns] = tc[i] + res_cost
+                    so[ns] = tg[i]
+                    ns += 1
+            else:
+                sw[ns] = w
+                sc[ns] = tc[i] + res_cost
+                so[ns] = tg[i]
+                ns += 1
+            acc += w
+        sw[ns] = re_tot[t]
+        sc[ns] = -curtail_cost
+        so[ns] = -1
+        ns += 1
+        for e in range(E):
+            sw[ns] = ex_max[t, e] - ex_min[t, e]
+            sc[ns] = ex_price[e]
+            so[ns] = -2 - e
+            ns += 1
+        sw[ns] = load_tot[t]
+        sc[ns] = voll
+        so[ns] = -1000000
+        ns += 1
+        order2 = np.argsort(sc[:ns], kind="mergesort")
+        for ii in range(ns):
+            if need <= 0.0:
+                break
+            i = order2[ii]
+            x = min(sw[i], need)
+            if x <= 0.0:
+                continue
+            o = so[i]
+            if o >= 0:
+                p[t, o] += x
+            elif o == -1:
+                re_used[t] += x
+            elif o == -1000000:
+                shed[t] += x
+            else:
+                ex[t, -2 - o] -= x
+            need -= x
+        for g in range(G):
+            prev[g] = p[t, g]
+            prev_on[g] = on[t, g]
+    return p, re_used, ex, shed, surplus

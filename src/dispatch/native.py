@@ -1,0 +1,364 @@
+"""The native engine: unit commitment and dispatch in the project's own compiled code.
+
+No external solver is called. A window is solved in two phases.
+
+1. **Lagrangian relaxation** (certified lower bound, commitment, prices). The hourly
+   system balance (multiplier ``lam``) and spinning-reserve requirement (``mu``, reserve =
+   thermal headroom ``pmax*on - p``) are relaxed. What is left separates into subproblems
+   that are each solved *exactly* or *relaxed* (which keeps the dual value a valid bound):
+
+   * each thermal unit: exact dynamic program over hours x (on/off, hours in state) with
+     min up/down time, history and start-up cost by hours offline (Cython,
+     :func:`dispatch._core.commit_dp`). **Relaxed:** ramp, start-up and shut-down ramp limits.
+   * all hydro cascades and storage units together: an exact min-cost flow
+     (:func:`dispatch.kernels.mcf_solve`) -- cascades with travel delays, volume bounds,
+     minimum release, spill, the end-of-window water-value penalty; storage with
+     efficiencies and self-discharge in loss-scaled energy units. **Relaxed:** no
+     simultaneous charge and discharge; artificial water/energy at a prohibitive cost (only
+     used when the window is infeasible as given) -- both only enlarge the feasible set.
+   * renewables, exports, load shedding, reserve shortfall: closed form.
+   * demand response: **relaxed** to no duration/event limits and payback taken at the
+     cheapest hour of the window with no power limit.
+   * network line limits: **relaxed** (not in the dual).
+
+   Multipliers follow Polyak subgradient steps. The best dual value is ``lower_bound``.
+
+2. **Primal recovery** (a feasible schedule, ``objective``).
+
+   * commitment: the DP at the best multipliers, re-solved with the recovery prices
+     (a second round), units forced on where load would otherwise be shed;
+   * hydro and storage: Frank-Wolfe on the convex cost of the residual demand they leave,
+     whose linear oracle is the same exact min-cost flow and whose per-hour cost is the
+     merit-order stack of the committed units (within their ramp envelopes), renewables,
+     export reduction, reserve shortfall and shedding (:func:`dispatch.kernels.build_stacks`);
+     iterates are convex combinations of feasible flows, so they stay feasible;
+   * thermal: hour-by-hour merit order within start-up/shut-down envelopes and ramp
+     windows (:func:`dispatch.kernels.dispatch_hours`);
+   * network: greedy PTDF redispatch pairs (raise one resource, lower another) until every
+     line is within its rating; shedding only as the last resort.
+
+The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from . import kernels as K
+from .arrays import HydroTargets, State, SystemArrays, WindowSolution
+from .costs import window_cost
+
+SLACK_COST = 1e7  # per unit of artificial water/energy in the flexible network
+DUMP_COST = 1e6  # per MW of must-take output above demand in the residual stacks
+
+
+@dataclass(frozen=True)
+class NativeOptions:
+    """Tuning of the native engine.
+
+    Attributes
+    ----------
+    lr_iters : subgradient iterations of the Lagrangian dual.
+    step0 : initial Polyak step factor (halved after ``patience`` non-improving steps).
+    patience : see ``step0``.
+    fw_iters : Frank-Wolfe iterations of the hydro/storage dispatch.
+    smooth_frac : price smoothing half-width, as a fraction of mean load.
+    commit_rounds : commitment rounds (DP re-solved with the recovery prices).
+    redispatch_iters : maximum greedy PTDF redispatch moves per hour.
+    line_tol_mw : line overload tolerated by the redispatch (MW).
+    check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
+    """
+
+    lr_iters: int = 40
+    step0: float = 1.0
+    patience: int = 4
+    fw_iters: int = 30
+    smooth_frac: float = 0.01
+    commit_rounds: int = 2
+    redispatch_iters: int = 200
+    line_tol_mw: float = 1e-7
+    check_cost: bool = True
+
+
+class _Win:
+    """Slices of the system for one window (no copies where avoidable)."""
+
+    def __init__(self, sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None):
+        sl = slice(t0, t0 + n)
+        self.sys, self.t0, self.n, self.state = sys, t0, n, state
+        self.load = np.ascontiguousarray(sys.load_mw[sl])
+        self.load_tot = self.load.sum(axis=1)
+        self.re_avail = np.ascontiguousarray(sys.re_avail_mw[sl])
+        self.re_tot = self.re_avail.sum(axis=1)
+        self.ex_min = np.ascontiguousarray(sys.ex_min[sl])
+        self.ex_max = np.ascontiguousarray(sys.ex_max[sl])
+        self.reserve = np.ascontiguousarray(sys.reserve_up_mw[sl], dtype=np.float64)
+        self.inflow = np.ascontiguousarray(sys.hy_inflow[sl])
+        H = sys.n_hy
+        self.hist_arr = K.hist_arrivals(n, sys.hy_down, sys.hy_delay, np.ascontiguousarray(state.hy_hist, dtype=np.float64)) if H else np.zeros((n, 0))
+        if targets is not None and H:
+            v_t, val = np.asarray(targets.v_end, float), np.asarray(targets.value_per_hm3, float)
+        else:
+            v_t, val = np.zeros(H), np.zeros(H)
+        self.v_target, self.value = v_t, val
+        (self.n_nodes, self.tail, self.head, self.lo, self.hi, self.base, self.energy, self.hour, self.role,
+         self.unit, self.supply, self.wconst) = K.build_flex_graph(
+            n, sys.hy_k, sys.hy_pmax, sys.hy_qmin, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay,
+            self.inflow, self.hist_arr, np.asarray(state.hy_v, float), v_t, val, float(sys.spill_cost),
+            sys.st_pch, sys.st_pdis, sys.st_emin, sys.st_emax, sys.st_eta_ch, sys.st_eta_dis, sys.st_loss,
+            np.asarray(state.st_e, float), SLACK_COST)
+        self.th_init_on = np.asarray(state.th_on, dtype=bool)
+        self.th_init_h = np.asarray(state.th_hours, dtype=np.int64)
+        self.th_p0 = np.asarray(state.th_p, dtype=np.float64)
+        G = sys.n_th
+        self.force = np.zeros((n, G), dtype=np.int8)
+        if G:
+            self.force[:, np.asarray(sys.th_must_run, bool)] = 1
+        self.zeros_nG = np.zeros((n, G))
+        self.dr_left = np.maximum(sys.dr_max_events - np.asarray(state.dr_events_used), 0) if sys.n_dr else np.zeros(0, np.int64)
+
+    def flex(self, price: np.ndarray) -> tuple[np.ndarray, float]:
+        """Exact price response of hydro + storage: flow and its cost (incl. water value)."""
+        cost = K.flex_costs(self.base, self.energy, self.hour, price)
+        flow, unrouted = K.mcf_solve(self.n_nodes, self.tail, self.head, self.lo, self.hi, cost, self.supply)
+        if unrouted > 1e-6:  # cannot happen: slack arcs make every window routable
+            raise RuntimeError("native: flexible network infeasible even with slack arcs")
+        return flow, float(cost @ flow) + self.wconst
+
+
+# ----------------------------------------------------------------------------------------
+def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray):
+    """Lagrangian dual value at (lam, mu) and the subproblem solutions (see module doc)."""
+    sys = w.sys
+    n = w.n
+    c_on, p_on = K.thermal_on_cost(lam, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
+    on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
+                              sys.th_min_down, w.th_init_on, w.th_init_h)
+    L = float(val.sum())
+    onf = on.astype(bool)
+    gen = (p_on * onf).sum(axis=1)
+    res = ((sys.th_pmax[None, :] - p_on) * onf).sum(axis=1)
+    flow, fv = w.flex(lam)
+    L += fv
+    y = K.flex_injection(flow, w.energy, w.hour, n)
+    # renewables
+    use = (lam + sys.curtail_cost) > 0
+    re = np.where(use, w.re_tot, 0.0)
+    L += float(np.sum(np.where(use, -lam * w.re_tot, sys.curtail_cost * w.re_tot)))
+    # exports
+    if sys.n_ex:
+        hi_ex = lam[:, None] < sys.ex_price[None, :]
+        x = np.where(hi_ex, w.ex_max, w.ex_min)
+        L += float(((lam[:, None] - sys.ex_price[None, :]) * x).sum())
+        xt = x.sum(axis=1)
+    else:
+        xt = np.zeros(n)
+    # shedding
+    shed = np.where(lam > sys.voll, w.load_tot, 0.0)
+    L += float(np.sum((sys.voll - lam) * shed))
+    # demand response (relaxed)
+    drp = np.zeros(n)
+    rb = np.zeros(n)
+    for d in range(sys.n_dr):
+        if w.dr_left[d] <= 0:
+            continue
+        tmin = int(np.argmin(lam))
+        unit = sys.dr_cost[d] - lam + sys.dr_payback_frac[d] * lam[tmin]
+        sel = unit < 0
+        drp += np.where(sel, sys.dr_pmax[d], 0.0)
+        rb[tmin] += sys.dr_payback_frac[d] * sys.dr_pmax[d] * sel.sum()
+        L += float(np.sum(np.where(sel, unit * sys.dr_pmax[d], 0.0)))
+    L += float(lam @ w.load_tot) + float(mu @ w.reserve)
+    g_lam = w.load_tot + xt + rb - gen - y - re - drp - shed
+    g_mu = w.reserve - res
+    # reserve shortfall variable: free when mu == rsc
+    g_mu = np.where(mu >= sys.reserve_short_cost - 1e-9, np.minimum(g_mu, 0.0), g_mu)
+    return L, g_lam, g_mu, on, flow
+
+
+def _initial_prices(w: _Win) -> np.ndarray:
+    sys = w.sys
+    n, G = w.n, sys.n_th
+    on = np.ones((n, G), dtype=bool)
+    elo = np.broadcast_to(sys.th_pmin, (n, G)).copy()
+    ehi = np.broadcast_to(sys.th_pmax, (n, G)).copy()
+    width, mcost, nseg, base, must, _ = K.build_stacks(
+        on, elo, ehi, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_avail,
+        float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot, np.zeros(n), 0.0, float(sys.voll), DUMP_COST)
+    hyd = (w.inflow * sys.hy_k[None, :]).sum(axis=1) if sys.n_hy else np.zeros(n)
+    D = w.load_tot + w.ex_max.sum(axis=1) - must - hyd
+    D = np.maximum(D, 1e-3)
+    return K.stack_price(width, mcost, nseg, D, np.full(n, 0.02 * max(w.load_tot.mean(), 1.0)), DUMP_COST)
+
+
+def _lagrangian(w: _Win, opt: NativeOptions):
+    sys = w.sys
+    n = w.n
+    lam = _initial_prices(w)
+    lam = np.minimum(lam, sys.voll)
+    mu = np.zeros(n)
+    best = -np.inf
+    best_lam, best_mu, best_on = lam.copy(), mu.copy(), None
+    avg = None
+    n_avg = 0
+    theta = opt.step0
+    since = 0
+    scale = max(float(np.abs(w.load_tot).mean()), 1.0)
+    for it in range(opt.lr_iters):
+        L, g_lam, g_mu, on, flow = _dual_value(w, lam, mu, w.force)
+        if L > best + 1e-9 * abs(best if np.isfinite(best) else 1.0):
+            best, best_lam, best_mu, best_on = L, lam.copy(), mu.copy(), on
+            since = 0
+        else:
+            since += 1
+            if since >= opt.patience:
+                theta *= 0.5
+                since = 0
+        if it >= opt.lr_iters // 3:
+            avg = flow.copy() if avg is None else avg + (flow - avg) / (n_avg + 1)
+            n_avg += 1
+        nrm = float(g_lam @ g_lam + g_mu @ g_mu)
+        if nrm < 1e-12:
+            break
+        target = best + max(0.02 * abs(best), 1e-3 * scale * n)
+        step = theta * (target - L) / nrm
+        lam = np.minimum(lam + step * g_lam, sys.voll)
+        mu = np.clip(mu + step * g_mu, 0.0, sys.reserve_short_cost)
+    if avg is None:
+        avg = flow
+    return best, best_lam, best_mu, best_on, avg
+
+
+# ----------------------------------------------------------------------------------------
+def _stacks(w: _Win, on: np.ndarray):
+    sys = w.sys
+    elo, ehi = K.ramp_envelope(on, w.th_p0, w.th_init_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
+                               sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp)
+    st = K.build_stacks(on, elo, ehi, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost,
+                        w.re_avail, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot,
+                        w.reserve, float(sys.reserve_short_cost), float(sys.voll), DUMP_COST)
+    return elo, ehi, st
+
+
+def _frank_wolfe(w: _Win, st, flow0: np.ndarray, opt: NativeOptions):
+    """Hydro/storage flows minimising the residual-demand stack cost (Frank-Wolfe)."""
+    width, mcost, nseg, base, must, _ = st
+    n = w.n
+    dem0 = w.load_tot + w.ex_max.sum(axis=1) - must
+    x = flow0.copy()
+    y = K.flex_injection(x, w.energy, w.hour, n)
+    delta = np.full(n, opt.smooth_frac * max(float(w.load_tot.mean()), 1.0))
+    price = None
+    for it in range(opt.fw_iters):
+        D = dem0 - y
+        price = K.stack_price(width, mcost, nseg, D, delta, DUMP_COST)
+        s, _ = w.flex(price)
+        ys = K.flex_injection(s, w.energy, w.hour, n)
+        dD = -(ys - y)
+        dlin = float(w.base @ (s - x))
+        gam = K.fw_line_search(width, mcost, nseg, D, dD, dlin, DUMP_COST, 40)
+        if gam <= 1e-9:
+            delta *= 0.5
+            continue
+        x = x + gam * (s - x)
+        y = y + gam * (ys - y)
+        delta *= 0.85
+    D = dem0 - y
+    price = K.stack_price(width, mcost, nseg, D, np.zeros(n), DUMP_COST)
+    return x, y, price
+
+
+def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray) -> np.ndarray:
+    sys = w.sys
+    c_on, _ = K.thermal_on_cost(lam, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
+    on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
+                              sys.th_min_down, w.th_init_on, w.th_init_h)
+    return on.astype(bool)
+
+
+def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, elo, ehi, opt: NativeOptions) -> WindowSolution:
+    sys = w.sys
+    n, st = w.n, w.state
+    H, NS = sys.n_hy, sys.n_st
+    q, s, ch, dis, _slack = K.flex_unpack(x, w.energy, w.hour, w.role, w.unit, n, H, NS, sys.st_loss)
+    ch, dis, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
+    v = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
+    y = (q * sys.hy_k[None, :]).sum(axis=1) + dis.sum(axis=1) - ch.sum(axis=1)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - y
+    p, re_used, ex, shed_tot, surplus = K.dispatch_hours(
+        on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
+        sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
+        w.load_tot, w.reserve, float(sys.reserve_short_cost), float(sys.voll), demand)
+    if np.any(surplus > 1e-9):
+        # absorb by turning hydro release into spill (volumes unchanged), then charging storage
+        for t in np.nonzero(surplus > 1e-9)[0]:
+            left = surplus[t]
+            for h in range(H):
+                room = (q[t, h] - min(sys.hy_qmin[h], q[t, h])) * sys.hy_k[h]
+                dx = min(room, left)
+                if dx > 0:
+                    q[t, h] -= dx / sys.hy_k[h]
+                    s[t, h] += dx / sys.hy_k[h]
+                    left -= dx
+            surplus[t] = left
+    re_p = np.where(w.re_tot[:, None] > 0, w.re_avail * (re_used / np.where(w.re_tot > 0, w.re_tot, 1.0))[:, None], 0.0)
+    shed = w.load * (shed_tot / np.where(w.load_tot > 0, w.load_tot, 1.0))[:, None]
+    th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
+    res_cap = ((sys.th_pmax[None, :] - p) * on).sum(axis=1)
+    res_short = np.maximum(w.reserve - res_cap, 0.0)
+    sol = WindowSolution(
+        t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
+        dr_p=np.zeros((n, sys.n_dr)), dr_rebound=np.zeros((n, sys.n_dr)), ex_p=ex, shed=shed, res_short=res_short,
+        line_flow=np.zeros((n, sys.n_line)), price=price, objective=np.nan, lower_bound=np.nan,
+        info={"surplus_mw": float(surplus.sum())},
+    )
+    return sol
+
+
+def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None,
+                 options: NativeOptions | None = None) -> WindowSolution:
+    """Solve hours ``t0 .. t0+n-1`` by Lagrangian relaxation and primal recovery.
+
+    Parameters
+    ----------
+    sys : the system; state : the system before ``t0``; targets : end-of-window water.
+    options : :class:`NativeOptions` (defaults if None).
+
+    Returns
+    -------
+    WindowSolution
+        ``objective`` = :func:`dispatch.costs.window_cost` of the schedule;
+        ``lower_bound`` = best Lagrangian dual value (certified, see module doc).
+    """
+    opt = options or NativeOptions()
+    tic = time.perf_counter()
+    if t0 < 0 or n <= 0 or t0 + n > sys.n_hours:
+        raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
+    w = _Win(sys, t0, n, state, targets)
+    lb, lam, mu, on, avg = _lagrangian(w, opt)
+    best: WindowSolution | None = None
+    force = w.force.copy()
+    x0 = avg
+    for rnd in range(max(1, opt.commit_rounds)):
+        onb = on.astype(bool)
+        elo, ehi, st = _stacks(w, onb)
+        x, y, price = _frank_wolfe(w, st, x0, opt)
+        sol = _build_solution(w, onb, x, price, elo, ehi, opt)
+        sol.objective = window_cost(sys, state, sol, targets)
+        if best is None or sol.objective < best.objective:
+            best = sol
+        x0 = x
+        on = _commit(w, price, np.zeros(n), force)
+    assert best is not None
+    best.lower_bound = lb
+    best.wall_s = time.perf_counter() - tic
+    best.info.update({"engine": "native", "gap": (best.objective - lb) / max(abs(best.objective), 1.0)})
+    return best
+
+
+__all__ = ["NativeOptions", "solve_window"]
