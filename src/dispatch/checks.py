@@ -220,6 +220,7 @@ class PeakResponseCheck(_CheckBase):
     notes: list[str] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)
     window_rows: list[dict[str, Any]] = field(default_factory=list)
+    profile: dict[str, list[Any]] = field(default_factory=dict)
 
     def table(self) -> str:
         """A text rendering for analysts."""
@@ -561,6 +562,14 @@ def _dynamic_peak(
             }
         )
     used = int(state.dr_events_used.sum())
+    hrs = np.concatenate([np.arange(lo, hi) for lo, hi in windows])
+    out.profile = {
+        "time": [str(t) for t in stamps[hrs]],
+        "load_mw": load[hrs].tolist(),
+        "served_mw": served[hrs].tolist(),
+        "dr_mw": dr_p[hrs].sum(1).tolist(),
+        "cap_mw": [cap] * len(hrs),
+    }
     served_peak = float(served.max())
     out.served_peak_mw = served_peak
     out.achieved_mw = float(load.max()) - served_peak
