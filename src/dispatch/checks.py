@@ -1033,98 +1033,112 @@ def stress_hours(res: Any) -> dict[str, Any]:
     return out
 
 
-def apply_dispatch(net: Any, res: Any, time: Any) -> Any:
+def apply_dispatch(net: Any, res: Any, time: Any, load_power_factor: float | None = 0.95) -> Any:
     """A copy of the pandapower ``net`` with the dispatch of hour ``time`` applied.
 
-    Buses are matched by name (``net.bus.name`` = the result's bus names). At each bus the
-    net's loads are scaled to the bus's served load (load - DR - shed + payback) keeping their
-    power factor, storage charging and exports are added as loads, and the dispatched
-    generation (thermal, hydro, renewables, storage discharge) is shared among the net's
-    ``gen``/``sgen`` elements at that bus in proportion to their rating (an ``sgen`` is
-    added where the net has none). Units whose bus has no dispatch are taken out of
-    service. The ``ext_grid`` (slack) takes the losses and any mismatch.
+    Elements are matched by name first: ``gen``/``sgen`` rows named like a thermal unit,
+    hydro plant or renewable plant get its output (and are out of service at zero output,
+    so an offline unit does not hold its bus voltage); ``storage`` rows get
+    ``charge - discharge`` (pandapower: positive = charging); loads named
+    ``export:<link>`` get the link's export. The other loads at a bus (matched by
+    ``net.bus.name``) are scaled to the bus's served load ``load - DR - shed + payback``,
+    with reactive power at ``load_power_factor`` (None keeps the net's Q/P ratio).
+    Whatever has no element of its own is added at its bus (an ``sgen`` for injections,
+    a load for withdrawals). The ``ext_grid`` (slack) takes the losses and any mismatch.
     """
     import copy
 
-    import pandas as pd
+    import pandapower as pp
 
     net = copy.deepcopy(net)
     busname = net.bus["name"].astype(str)
     idx = {n: i for i, n in zip(net.bus.index, busname)}
-    sel = lambda f: f.filter(pl.col("time") == time) if f.height else f  # noqa: E731
-    inj: dict[str, float] = {}
-    wd: dict[str, float] = {}
-
-    def add(d: dict[str, float], frame: pl.DataFrame, col: str) -> None:
-        if frame.height:
-            for b, v in sel(frame).group_by("bus").agg(pl.col(col).sum()).iter_rows():
-                d[b] = d.get(b, 0.0) + float(v)
-
     F = res.frames
-    for name, col in (("units", "p_mw"), ("renewables", "p_mw"), ("hydro", "p_mw"), ("storage", "discharge_mw")):
-        if name in F:
-            add(inj, F[name], col)
+
+    def rows(frame: str, key: str, cols: list[str]) -> list[tuple[Any, ...]]:
+        f = F.get(frame)
+        if f is None or not f.height:
+            return []
+        return f.filter(pl.col("time") == time).select([key, "bus", *cols]).rows()
+
+    gen_p = {n: (b, float(p)) for n, b, p in rows("units", "unit", ["p_mw"]) + rows("hydro", "plant", ["p_mw"]) + rows("renewables", "plant", ["p_mw"])}
+    st_p = {n: (b, float(c) - float(d)) for n, b, c, d in rows("storage", "unit", ["charge_mw", "discharge_mw"])}
+    ex_p = {n: (b, float(p)) for n, b, p in rows("exports", "link", ["p_mw"])}
     served: dict[str, float] = {}
-    if "buses" in F:
-        b = sel(F["buses"]).with_columns((pl.col("load_mw") - pl.col("shed_mw") - pl.col("dr_mw") + pl.col("rebound_mw")).alias("served"))
-        served = dict(zip(b["bus"].to_list(), b["served"].to_list()))
-    for name, col in (("storage", "charge_mw"), ("exports", "p_mw")):
-        if name in F:
-            add(wd, F[name], col)
-    missing = [b for b in set(inj) | set(served) | set(wd) if b not in idx]
+    if "buses" in F and F["buses"].height:
+        cols = ["bus", "load_mw", "shed_mw", "dr_mw", "rebound_mw"]
+        for b, ld, sh, d, r in F["buses"].filter(pl.col("time") == time).select(cols).rows():
+            served[b] = float(ld - sh - d + r)
+    used = set(busname)
+    missing = sorted(({b for b, _ in [*gen_p.values(), *st_p.values(), *ex_p.values()]} | set(served)) - used)
     if missing:
-        raise DispatchError(f"AC check: buses {sorted(missing)[:5]} of the result are not in the pandapower net (net.bus.name)")
-    # loads
+        raise DispatchError(f"AC check: buses {missing[:5]} of the result are not in the pandapower net (net.bus.name)")
+    extra_inj: dict[str, float] = {}
+    extra_wd: dict[str, float] = {}
+    for tab in ("gen", "sgen"):
+        t = getattr(net, tab)
+        if not len(t):
+            continue
+        p = np.zeros(len(t))
+        on = np.zeros(len(t), dtype=bool)
+        for k, nm in enumerate(t["name"].astype(str)):
+            if nm in gen_p:
+                p[k] = gen_p.pop(nm)[1]
+                on[k] = p[k] > _TOL_MW
+        t["p_mw"] = p
+        t["in_service"] = on
+    for b, v in gen_p.values():
+        extra_inj[b] = extra_inj.get(b, 0.0) + v
+    if len(net.storage):
+        p = np.zeros(len(net.storage))
+        for k, nm in enumerate(net.storage["name"].astype(str)):
+            if nm in st_p:
+                p[k] = st_p.pop(nm)[1]
+        net.storage["p_mw"] = p
+        net.storage["q_mvar"] = 0.0
+        net.storage["in_service"] = True
+    for b, v in st_p.values():
+        (extra_wd if v > 0 else extra_inj)[b] = (extra_wd if v > 0 else extra_inj).get(b, 0.0) + abs(v)
     if len(net.load):
-        lb = net.load["bus"].map(lambda i: busname.get(i, ""))
-        for b, rows in net.load.groupby(lb).groups.items():
-            tot = float(net.load.loc[rows, "p_mw"].sum())
-            target = served.get(b, 0.0)
-            f = target / tot if abs(tot) > 1e-9 else 0.0
-            net.load.loc[rows, "p_mw"] *= f
-            net.load.loc[rows, "q_mvar"] *= f
-            served.pop(b, None)
-    extra = [(b, v) for b, v in served.items() if abs(v) > _TOL_MW] + [(b, v) for b, v in wd.items() if abs(v) > _TOL_MW]
-    for b, v in extra:
-        net.load.loc[len(net.load) + 10_000_000] = pd.Series({"name": f"dispatch_wd_{b}", "bus": idx[b], "p_mw": v, "q_mvar": 0.0,
-                                                               "in_service": True, "scaling": 1.0, "const_z_percent": 0.0,
-                                                               "const_i_percent": 0.0, "sn_mva": np.nan, "type": "wye", "controllable": False})
-    # generation
-    for tab in ("gen", "sgen"):
-        t = getattr(net, tab)
-        if len(t):
-            t["p_mw"] = 0.0
-            t["in_service"] = False
-    gb = {}
-    for tab in ("gen", "sgen"):
-        t = getattr(net, tab)
-        for i, bi in zip(t.index, t["bus"]):
-            gb.setdefault(busname.get(bi, ""), []).append((tab, i))
-    for b, p in inj.items():
-        if p <= _TOL_MW:
-            continue
-        els = gb.get(b)
-        if not els:
-            import pandapower as pp
-
-            pp.create_sgen(net, idx[b], p_mw=p, name=f"dispatch_{b}")
-            continue
-        caps = np.array([_rating(getattr(net, tab), i) for tab, i in els])
-        caps = caps if caps.sum() > 0 else np.ones(len(els))
-        for (tab, i), c in zip(els, caps):
-            t = getattr(net, tab)
-            t.loc[i, "p_mw"] = p * c / caps.sum()
-            t.loc[i, "in_service"] = True
+        names = net.load["name"].astype(str).tolist()
+        lbus = [busname[i] for i in net.load["bus"]]
+        is_ex = np.array([n.startswith("export:") for n in names])
+        for k in np.flatnonzero(is_ex):
+            link = names[k][len("export:"):]
+            v = ex_p.pop(link, (None, 0.0))[1]
+            net.load.iloc[k, net.load.columns.get_loc("p_mw")] = v
+            net.load.iloc[k, net.load.columns.get_loc("q_mvar")] = 0.0
+        p_old = net.load["p_mw"].to_numpy(dtype=float).copy()
+        q_old = net.load["q_mvar"].to_numpy(dtype=float).copy()
+        p_new, q_new = p_old.copy(), q_old.copy()
+        for b in sorted(set(lbus)):
+            ks = [k for k in range(len(names)) if lbus[k] == b and not is_ex[k]]
+            if not ks:
+                continue
+            tot = p_old[ks].sum()
+            target = served.pop(b, 0.0)
+            for k in ks:
+                share = p_old[k] / tot if abs(tot) > 1e-9 else 1.0 / len(ks)
+                p_new[k] = target * share
+                if load_power_factor is None:
+                    q_new[k] = q_old[k] * (p_new[k] / p_old[k]) if abs(p_old[k]) > 1e-9 else 0.0
+                else:
+                    q_new[k] = p_new[k] * math.tan(math.acos(load_power_factor))
+        net.load["p_mw"] = p_new
+        net.load["q_mvar"] = q_new
+    for b, v in ex_p.values():
+        extra_wd[b] = extra_wd.get(b, 0.0) + v
+    for b, v in served.items():
+        if abs(v) > _TOL_MW:
+            q = 0.0 if load_power_factor is None else v * math.tan(math.acos(load_power_factor))
+            pp.create_load(net, idx[b], p_mw=v, q_mvar=q, name=f"dispatch_load:{b}")
+    for b, v in extra_wd.items():
+        if abs(v) > _TOL_MW:
+            pp.create_load(net, idx[b], p_mw=v, name=f"dispatch_withdrawal:{b}")
+    for b, v in extra_inj.items():
+        if abs(v) > _TOL_MW:
+            pp.create_sgen(net, idx[b], p_mw=v, name=f"dispatch_injection:{b}")
     return net
-
-
-def _rating(t: Any, i: Any) -> float:
-    for col in ("max_p_mw", "sn_mva"):
-        if col in t.columns:
-            v = t.loc[i, col]
-            if v is not None and np.isfinite(v) and v > 0:
-                return float(v)
-    return 1.0
 
 
 def ac_power_flow(
@@ -1137,6 +1151,7 @@ def ac_power_flow(
     vm_max_pu: float = 1.05,
     max_loading_percent: float = 100.0,
     max_iteration: int = 30,
+    load_power_factor: float | None = 0.95,
 ) -> ACFlowCheck:
     """AC power flow (pandapower ``runpp``) of the stress hours with the DC dispatch applied.
 
@@ -1156,6 +1171,8 @@ def ac_power_flow(
         Line and transformer loading limit.
     max_iteration : int
         Newton-Raphson iteration limit.
+    load_power_factor : float or None
+        Power factor of the loads (default 0.95 lagging); None keeps the net's Q/P ratio.
 
     Returns
     -------
@@ -1176,10 +1193,10 @@ def ac_power_flow(
         picks = {}
         for h in hours:
             t = times[int(h)] if isinstance(h, (int, np.integer)) else h
-            picks[f"hour {t}"] = t
+            picks[f"requested {len(picks) + 1}"] = t
     hrows, vrows, lrows = [], [], []
     for label, t in picks.items():
-        n = apply_dispatch(net, res, t)
+        n = apply_dispatch(net, res, t, load_power_factor)
         row: dict[str, Any] = {"hour": str(t), "why": label}
         try:
             pp.runpp(n, max_iteration=max_iteration, numba=False)
@@ -1230,7 +1247,8 @@ def ac_power_flow(
         if ldf.height:
             bits.append(f"{ldf.height} branch overloads in {ldf['hour'].n_unique()} h")
         reason = "the DC dispatch is not AC-feasible as it stands: " + "; ".join(bits)
-    notes.append("the slack (ext_grid) takes losses and any mismatch; reactive power of loads scaled with P")
+    notes.append("the slack (ext_grid) takes the losses and any mismatch; loads at power factor "
+                 + (f"{load_power_factor:g}" if load_power_factor else "of the net"))
     return ACFlowCheck(
         name="ac_power_flow", vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu, max_loading_percent=max_loading_percent,
         hours=hdf, voltage_violations=vdf, loading_violations=ldf, passed=passed, reason=reason, notes=notes,
