@@ -278,6 +278,12 @@ def validate_table(df: pl.DataFrame, table: str, file: str) -> pl.DataFrame:
                     i = int(bad.arg_max())
                     raise _fail(f"value {s[i]!r} not allowed; allowed: {', '.join(c.choices)}", file, c.name, i + 1)
         else:
+            if s.dtype == pl.String:
+                s = s.str.strip_chars()
+                s = s.replace("", None)
+                if s.is_null().any():
+                    i = int(s.is_null().arg_max())
+                    raise _fail(f"value is missing; a finite number in {c.unit or 'unitless'} is required", file, c.name, i + 1)
             try:
                 f = s.cast(pl.Float64, strict=True)
             except Exception:
@@ -316,10 +322,11 @@ def validate_table(df: pl.DataFrame, table: str, file: str) -> pl.DataFrame:
     empty = names.str.len_chars() == 0
     if empty.any():
         raise _fail("empty name", file, key, int(empty.arg_max()) + 1)
-    dup = names.is_duplicated()
+    dup = ~names.is_first_distinct()
     if dup.any():
         i = int(dup.arg_max())
-        raise _fail(f"duplicate name {names[i]!r}; names must be unique", file, key, i + 1)
+        first = int((names == names[i]).arg_max())
+        raise _fail(f"duplicate name {names[i]!r} (first in row {first + 1}); names must be unique", file, key, i + 1)
     _row_rules(res, table, file)
     return res
 
