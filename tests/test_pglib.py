@@ -158,5 +158,7 @@ def test_milp_rts_day_matches_reference(tmp_path: Path):
 def test_milp_all_rts_days(day: str):
     from dispatch.pglib import solve_pglib
 
-    s = solve_pglib(PGLIB_DIR / "rts_gmlc" / f"{day}.json", engine="milp", time_limit_s=300)
-    _check_against_reference(s)
+    s = solve_pglib(PGLIB_DIR / "rts_gmlc" / f"{day}.json", engine="milp")
+    # 0.25 %: our reserve is not tied to ramps and start-up capability as PGLib's is, so our
+    # optimum may sit below PGLib's proven bound (measured down to -0.18 %, benches/PGLIB.md)
+    _check_against_reference(s, tol_pct=0.25)
