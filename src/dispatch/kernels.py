@@ -27,6 +27,7 @@ import numpy as np
 from ._jit import njit
 
 BIG_CAP = 1e12
+mcf_stats = np.zeros(2, np.int64)
 INF = np.inf
 
 # arc roles in the flexible graph
@@ -167,7 +168,13 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     done = np.zeros(N, np.bool_)
     hk = np.empty(E + N + 1)
     hv = np.empty(E + N + 1, np.int64)
+    level = np.empty(N, np.int64)
+    cur = np.empty(N, np.int64)
+    bq = np.empty(N, np.int64)
+    stack = np.empty(N + 1, np.int64)
     routed = 0.0
+    phases = 0
+    augs = 0
     while total_exc - routed > 1e-9 * max(1.0, total_exc):
         for v in range(N):
             dist[v] = INF
@@ -200,30 +207,83 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
         if not done[T]:
             break
         dT = dist[T]
+        phases += 1
         for v in range(N):
             if done[v]:
                 pot[v] += dist[v]
             else:
                 pot[v] += dT
-        # bottleneck
-        b = INF
-        v = T
-        while v != S:
-            e = pred[v]
-            if ecap[e] < b:
-                b = ecap[e]
-            v = efrom[e]
-        v = T
-        while v != S:
-            e = pred[v]
-            ecap[e] -= b
-            ecap[e ^ 1] += b
-            v = efrom[e]
-        routed += b
+        # blocking flow on the admissible graph (reduced cost ~ 0): BFS levels + DFS
+        tol = 1e-9 * (1.0 + abs(pot[T]))
+        for v in range(N):
+            level[v] = -1
+        level[S] = 0
+        qh = 0
+        qt = 0
+        bq[qt] = S
+        qt += 1
+        while qh < qt:
+            u = bq[qh]
+            qh += 1
+            for ii in range(deg[u], deg[u + 1]):
+                e = adj[ii]
+                if ecap[e] <= 1e-12:
+                    continue
+                w = eto[e]
+                if level[w] >= 0:
+                    continue
+                if ecost[e] + pot[u] - pot[w] > tol:
+                    continue
+                level[w] = level[u] + 1
+                bq[qt] = w
+                qt += 1
+        if level[T] < 0:
+            continue
+        for v in range(N):
+            cur[v] = deg[v]
+        while True:
+            # iterative DFS from S along level-increasing admissible arcs
+            top = 0
+            u = S
+            found = False
+            while True:
+                if u == T:
+                    found = True
+                    break
+                advanced = False
+                while cur[u] < deg[u + 1]:
+                    e = adj[cur[u]]
+                    w = eto[e]
+                    if ecap[e] > 1e-12 and level[w] == level[u] + 1 and ecost[e] + pot[u] - pot[w] <= tol:
+                        stack[top] = e
+                        top += 1
+                        u = w
+                        advanced = True
+                        break
+                    cur[u] += 1
+                if not advanced:
+                    if u == S:
+                        break
+                    level[u] = -1  # dead end
+                    top -= 1
+                    u = efrom[stack[top]]
+                    cur[u] += 1
+            if not found:
+                break
+            b = INF
+            for i in range(top):
+                if ecap[stack[i]] < b:
+                    b = ecap[stack[i]]
+            for i in range(top):
+                e = stack[i]
+                ecap[e] -= b
+                ecap[e ^ 1] += b
+            routed += b
+            augs += 1
     flow = np.empty(m)
     for a in range(m):
         flow[a] = lo[a] + ecap[2 * a + 1]
-    return flow, max(total_exc - routed, 0.0)
+    return flow, max(total_exc - routed, 0.0), phases, augs
 
 
 # ----------------------------------------------------------------------------------------
@@ -257,9 +317,11 @@ def build_flex_graph(
 
     Returns
     -------
-    n_nodes, tail, head, lo, hi, base_cost, energy, hour, role, unit, supply, const
-        ``energy`` (MWh injected per unit of flow) and ``hour`` give the price-dependent
-        part of each arc's cost: ``cost = base_cost - energy * price[hour]``. ``const`` is
+    n_nodes, tail, head, lo, hi, base_cost, energy, rescoef, hour, role, unit, supply, const
+        ``energy`` (MWh injected per unit of flow), ``rescoef`` (MW of spinning reserve
+        gained per unit of flow: hydro headroom ``pmax - k q``, storage ``pdis - dis + ch``)
+        and ``hour`` give the price-dependent part of each arc's cost:
+        ``cost = base_cost - energy * lam[hour] - rescoef * mu[hour]``. ``const`` is
         the constant part of the water-value penalty.
     """
     H = hy_k.shape[0]
@@ -274,6 +336,7 @@ def build_flex_graph(
     hi = np.zeros(m_max)
     base = np.zeros(m_max)
     energy = np.zeros(m_max)
+    rescoef = np.zeros(m_max)
     hour = np.full(m_max, -1, np.int64)
     role = np.empty(m_max, np.int64)
     unit = np.empty(m_max, np.int64)
@@ -295,7 +358,7 @@ def build_flex_graph(
                 tgt = d * n + t + hy_delay[h]
             # release
             tail[a] = node; head[a] = tgt; lo[a] = qlo; hi[a] = qmax
-            energy[a] = hy_k[h]; hour[a] = t; role[a] = R_REL; unit[a] = h
+            energy[a] = hy_k[h]; rescoef[a] = -hy_k[h]; hour[a] = t; role[a] = R_REL; unit[a] = h
             a += 1
             # spill
             tail[a] = node; head[a] = tgt; lo[a] = 0.0; hi[a] = BIG_CAP
@@ -324,10 +387,10 @@ def build_flex_graph(
             if t == 0:
                 supply[node] += e0[s]
             tail[a] = SINK; head[a] = node; lo[a] = 0.0; hi[a] = st_eta_ch[s] * st_pch[s] / gt
-            energy[a] = -gt / st_eta_ch[s]; hour[a] = t; role[a] = R_CH; unit[a] = s
+            energy[a] = -gt / st_eta_ch[s]; rescoef[a] = gt / st_eta_ch[s]; hour[a] = t; role[a] = R_CH; unit[a] = s
             a += 1
             tail[a] = node; head[a] = SINK; lo[a] = 0.0; hi[a] = st_pdis[s] / (st_eta_dis[s] * gt)
-            energy[a] = st_eta_dis[s] * gt; hour[a] = t; role[a] = R_DIS; unit[a] = s
+            energy[a] = st_eta_dis[s] * gt; rescoef[a] = -st_eta_dis[s] * gt; hour[a] = t; role[a] = R_DIS; unit[a] = s
             a += 1
             if t < n - 1:
                 tail[a] = node; head[a] = node + 1; lo[a] = st_emin[s] / gt; hi[a] = st_emax[s] / gt
@@ -355,18 +418,18 @@ def build_flex_graph(
         tot += supply[v]
     supply[SINK] = -(tot + W)
     return (n_nodes, tail[:a].copy(), head[:a].copy(), lo[:a].copy(), hi[:a].copy(), base[:a].copy(),
-            energy[:a].copy(), hour[:a].copy(), role[:a].copy(), unit[:a].copy(), supply, const)
+            energy[:a].copy(), rescoef[:a].copy(), hour[:a].copy(), role[:a].copy(), unit[:a].copy(), supply, const)
 
 
 @njit
-def flex_costs(base, energy, hour, price):
-    """Arc costs for hourly energy prices: ``base - energy * price[hour]``."""
+def flex_costs(base, energy, rescoef, hour, lam, mu):
+    """Arc costs for hourly energy and reserve prices (see :func:`build_flex_graph`)."""
     m = base.shape[0]
     out = np.empty(m)
     for a in range(m):
         out[a] = base[a]
         if hour[a] >= 0:
-            out[a] -= energy[a] * price[hour[a]]
+            out[a] -= energy[a] * lam[hour[a]] + rescoef[a] * mu[hour[a]]
     return out
 
 
@@ -937,3 +1000,183 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
             prev[g] = p[t, g]
             prev_on[g] = on[t, g]
     return p, re_used, ex, shed, surplus
+
+
+# ----------------------------------------------------------------------------------------
+# network redispatch
+# ----------------------------------------------------------------------------------------
+@njit
+def _seg_cost_at(g, p, pmin, seg_mw, seg_cost, up):
+    """Marginal cost of unit g just above (up) or below p, and room within that segment."""
+    K = seg_mw.shape[1]
+    pos = pmin[g]
+    for k in range(K):
+        s1 = pos + seg_mw[g, k]
+        if up:
+            if p < s1 - 1e-9:
+                return seg_cost[g, k], s1 - p
+        else:
+            if p > pos + 1e-9 and p <= s1 + 1e-9:
+                return seg_cost[g, k], p - pos
+        pos = s1
+    return 0.0, 0.0
+
+
+@njit
+def line_flows(ptdf, inj):
+    """(n, L) DC flows for bus injections (n, B)."""
+    return inj @ ptdf.T
+
+
+@njit
+def redispatch(ptdf, line_max, tol, max_moves, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus,
+               th_p, re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p,
+               load, shed, voll, hy_k, hy_qmin, hy_bus, q, s, spill_cost, inj):
+    """Greedy PTDF redispatch, in place: relieve the worst overload by the cheapest pair.
+
+    Each move raises one resource (thermal within its ramp window, curtailed renewables,
+    export reduction, shedding) and lowers another (thermal, renewables, export increase,
+    hydro release turned into spill -- volumes unchanged) at a bus pair whose PTDF
+    difference relieves the line, choosing the least cost per MW of relief. Energy balance
+    is kept exactly. Returns the largest remaining overload (MW) over all hours.
+    """
+    n, G = th_p.shape
+    L = ptdf.shape[0]
+    R = re_p.shape[1]
+    E = ex_p.shape[1]
+    B = load.shape[1]
+    H = q.shape[1]
+    NC = G + R + E + B + H
+    worst = 0.0
+    ub = np.empty(NC, np.int64)
+    uc = np.empty(NC)
+    ur = np.empty(NC)
+    ut = np.empty(NC, np.int64)
+    ui = np.empty(NC, np.int64)
+    db = np.empty(NC, np.int64)
+    dc = np.empty(NC)
+    dr_ = np.empty(NC)
+    dt = np.empty(NC, np.int64)
+    di = np.empty(NC, np.int64)
+    for t in range(n):
+        f = ptdf @ inj[t]
+        for mv in range(max_moves):
+            l = -1
+            need = tol
+            for k in range(L):
+                o = abs(f[k]) - line_max[k]
+                if o > need:
+                    need = o
+                    l = k
+            if l < 0:
+                break
+            sgn = 1.0 if f[l] > 0 else -1.0
+            nu = 0
+            nd = 0
+            for g in range(G):
+                if not on[t, g]:
+                    continue
+                lo = elo[t, g]
+                hi = ehi[t, g]
+                if t > 0:
+                    if on[t - 1, g]:
+                        lo = max(lo, th_p[t - 1, g] - rd[g])
+                        hi = min(hi, th_p[t - 1, g] + ru[g])
+                elif init_on[g]:
+                    lo = max(lo, p0[g] - rd[g])
+                    hi = min(hi, p0[g] + ru[g])
+                if t + 1 < n and on[t + 1, g]:
+                    lo = max(lo, th_p[t + 1, g] - ru[g])
+                    hi = min(hi, th_p[t + 1, g] + rd[g])
+                pg = th_p[t, g]
+                if hi > pg + 1e-9:
+                    c, room = _seg_cost_at(g, pg, pmin, seg_mw, seg_cost, True)
+                    room = min(room, hi - pg)
+                    if room > 1e-9:
+                        ub[nu] = th_bus[g]; uc[nu] = c; ur[nu] = room; ut[nu] = 0; ui[nu] = g
+                        nu += 1
+                if pg > lo + 1e-9:
+                    c, room = _seg_cost_at(g, pg, pmin, seg_mw, seg_cost, False)
+                    room = min(room, pg - lo)
+                    if room > 1e-9:
+                        db[nd] = th_bus[g]; dc[nd] = c; dr_[nd] = room; dt[nd] = 0; di[nd] = g
+                        nd += 1
+            for r in range(R):
+                if re_avail[t, r] - re_p[t, r] > 1e-9:
+                    ub[nu] = re_bus[r]; uc[nu] = -curtail_cost; ur[nu] = re_avail[t, r] - re_p[t, r]; ut[nu] = 1; ui[nu] = r
+                    nu += 1
+                if re_p[t, r] > 1e-9:
+                    db[nd] = re_bus[r]; dc[nd] = -curtail_cost; dr_[nd] = re_p[t, r]; dt[nd] = 1; di[nd] = r
+                    nd += 1
+            for e in range(E):
+                # raising injection = exporting less
+                if ex_p[t, e] - ex_min[t, e] > 1e-9:
+                    ub[nu] = ex_bus[e]; uc[nu] = ex_price[e]; ur[nu] = ex_p[t, e] - ex_min[t, e]; ut[nu] = 2; ui[nu] = e
+                    nu += 1
+                if ex_max[t, e] - ex_p[t, e] > 1e-9:
+                    db[nd] = ex_bus[e]; dc[nd] = ex_price[e]; dr_[nd] = ex_max[t, e] - ex_p[t, e]; dt[nd] = 2; di[nd] = e
+                    nd += 1
+            for b in range(B):
+                if load[t, b] - shed[t, b] > 1e-9:
+                    ub[nu] = b; uc[nu] = voll; ur[nu] = load[t, b] - shed[t, b]; ut[nu] = 3; ui[nu] = b
+                    nu += 1
+            for h in range(H):
+                room = (q[t, h] - hy_qmin[h]) * hy_k[h]
+                if room > 1e-9:
+                    db[nd] = hy_bus[h]; dc[nd] = -spill_cost; dr_[nd] = room; dt[nd] = 4; di[nd] = h
+                    nd += 1
+                if s[t, h] > 1e-9:
+                    ub[nu] = hy_bus[h]; uc[nu] = -spill_cost; ur[nu] = s[t, h] * hy_k[h]; ut[nu] = 4; ui[nu] = h
+                    nu += 1
+            bi = -1
+            bj = -1
+            bestv = INF
+            for i in range(nu):
+                pi = ptdf[l, ub[i]]
+                for j in range(nd):
+                    rel = sgn * (ptdf[l, db[j]] - pi)
+                    if rel <= 1e-9:
+                        continue
+                    v = (uc[i] - dc[j]) / rel
+                    if v < bestv:
+                        bestv = v
+                        bi = i
+                        bj = j
+            if bi < 0:
+                break
+            rel = sgn * (ptdf[l, db[bj]] - ptdf[l, ub[bi]])
+            d = min(ur[bi], dr_[bj], need / rel + 1e-9)
+            # apply the raise
+            k = ui[bi]
+            if ut[bi] == 0:
+                th_p[t, k] += d
+            elif ut[bi] == 1:
+                re_p[t, k] += d
+            elif ut[bi] == 2:
+                ex_p[t, k] -= d
+            elif ut[bi] == 3:
+                shed[t, k] += d
+            else:
+                dq = d / hy_k[k]
+                q[t, k] += dq
+                s[t, k] -= dq
+            k = di[bj]
+            if dt[bj] == 0:
+                th_p[t, k] -= d
+            elif dt[bj] == 1:
+                re_p[t, k] -= d
+            elif dt[bj] == 2:
+                ex_p[t, k] += d
+            else:
+                dq = d / hy_k[k]
+                q[t, k] -= dq
+                s[t, k] += dq
+            inj[t, ub[bi]] += d
+            inj[t, db[bj]] -= d
+            for k2 in range(L):
+                f[k2] += d * (ptdf[k2, ub[bi]] - ptdf[k2, db[bj]])
+        for k in range(L):
+            o = abs(f[k]) - line_max[k]
+            if o > worst:
+                worst = o
+    return worst

@@ -67,6 +67,7 @@ class NativeOptions:
     step0 : initial Polyak step factor (halved after ``patience`` non-improving steps).
     patience : see ``step0``.
     fw_iters : Frank-Wolfe iterations of the hydro/storage dispatch.
+    fw_iters_init : Frank-Wolfe iterations of the first (everything-on) schedule.
     smooth_frac : price smoothing half-width, as a fraction of mean load.
     commit_rounds : commitment rounds (DP re-solved with the recovery prices).
     redispatch_iters : maximum greedy PTDF redispatch moves per hour.
@@ -78,8 +79,9 @@ class NativeOptions:
     step0: float = 1.0
     patience: int = 4
     fw_iters: int = 30
+    fw_iters_init: int = 10
     smooth_frac: float = 0.01
-    commit_rounds: int = 2
+    commit_rounds: int = 4
     redispatch_iters: int = 200
     line_tol_mw: float = 1e-7
     check_cost: bool = True
@@ -106,8 +108,8 @@ class _Win:
         else:
             v_t, val = np.zeros(H), np.zeros(H)
         self.v_target, self.value = v_t, val
-        (self.n_nodes, self.tail, self.head, self.lo, self.hi, self.base, self.energy, self.hour, self.role,
-         self.unit, self.supply, self.wconst) = K.build_flex_graph(
+        (self.n_nodes, self.tail, self.head, self.lo, self.hi, self.base, self.energy, self.rescoef, self.hour,
+         self.role, self.unit, self.supply, self.wconst) = K.build_flex_graph(
             n, sys.hy_k, sys.hy_pmax, sys.hy_qmin, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay,
             self.inflow, self.hist_arr, np.asarray(state.hy_v, float), v_t, val, float(sys.spill_cost),
             sys.st_pch, sys.st_pdis, sys.st_emin, sys.st_emax, sys.st_eta_ch, sys.st_eta_dis, sys.st_loss,
@@ -118,14 +120,31 @@ class _Win:
         G = sys.n_th
         self.force = np.zeros((n, G), dtype=np.int8)
         if G:
-            self.force[:, np.asarray(sys.th_must_run, bool)] = 1
+            dt_left = np.where(~self.th_init_on, np.maximum(sys.th_min_down, 1) - self.th_init_h, 0)
+            mr = np.asarray(sys.th_must_run, bool)[None, :] & (np.arange(n)[:, None] >= dt_left[None, :])
+            self.force[mr] = 1
         self.zeros_nG = np.zeros((n, G))
+        self.zero_n = np.zeros(n)
+        # a unit above its shut-down capability cannot be off until it has ramped down
+        if G:
+            pmin, pmax = sys.th_pmin, sys.th_pmax
+            sd = np.clip(sys.th_sd_ramp, pmin, pmax)
+            rd = np.maximum(np.minimum(sys.th_ramp_down, pmax), 1e-9)
+            p0 = np.where(self.th_init_on, self.th_p0, 0.0)
+            hours_on = np.ceil(np.maximum(p0 - sd, 0.0) / rd - 1e-9).astype(np.int64)
+            tt = np.arange(n)[:, None]
+            self.force[(tt < np.minimum(hours_on, n)[None, :]) & self.th_init_on[None, :]] = 1
         self.dr_left = np.maximum(sys.dr_max_events - np.asarray(state.dr_events_used), 0) if sys.n_dr else np.zeros(0, np.int64)
 
-    def flex(self, price: np.ndarray) -> tuple[np.ndarray, float]:
+        # reserve the flexible units hold at zero flow (hydro pmax, storage pdis)
+        self.flex_res0 = float(np.sum(sys.hy_pmax) + np.sum(sys.st_pdis))
+
+    def flex(self, price: np.ndarray, mu: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Exact price response of hydro + storage: flow and its cost (incl. water value)."""
-        cost = K.flex_costs(self.base, self.energy, self.hour, price)
-        flow, unrouted = K.mcf_solve(self.n_nodes, self.tail, self.head, self.lo, self.hi, cost, self.supply)
+        if mu is None:
+            mu = self.zero_n
+        cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
+        flow, unrouted, self.ph, self.au = K.mcf_solve(self.n_nodes, self.tail, self.head, self.lo, self.hi, cost, self.supply)
         if unrouted > 1e-6:  # cannot happen: slack arcs make every window routable
             raise RuntimeError("native: flexible network infeasible even with slack arcs")
         return flow, float(cost @ flow) + self.wconst
@@ -143,9 +162,11 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray):
     onf = on.astype(bool)
     gen = (p_on * onf).sum(axis=1)
     res = ((sys.th_pmax[None, :] - p_on) * onf).sum(axis=1)
-    flow, fv = w.flex(lam)
+    flow, fv = w.flex(lam, mu)
     L += fv
     y = K.flex_injection(flow, w.energy, w.hour, n)
+    fres = w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, n)
+    L -= float(mu.sum()) * w.flex_res0
     # renewables
     use = (lam + sys.curtail_cost) > 0
     re = np.where(use, w.re_tot, 0.0)
@@ -175,7 +196,7 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray):
         L += float(np.sum(np.where(sel, unit * sys.dr_pmax[d], 0.0)))
     L += float(lam @ w.load_tot) + float(mu @ w.reserve)
     g_lam = w.load_tot + xt + rb - gen - y - re - drp - shed
-    g_mu = w.reserve - res
+    g_mu = w.reserve - res - fres
     # reserve shortfall variable: free when mu == rsc
     g_mu = np.where(mu >= sys.reserve_short_cost - 1e-9, np.minimum(g_mu, 0.0), g_mu)
     return L, g_lam, g_mu, on, flow
@@ -196,11 +217,10 @@ def _initial_prices(w: _Win) -> np.ndarray:
     return K.stack_price(width, mcost, nseg, D, np.full(n, 0.02 * max(w.load_tot.mean(), 1.0)), DUMP_COST)
 
 
-def _lagrangian(w: _Win, opt: NativeOptions):
+def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     sys = w.sys
     n = w.n
-    lam = _initial_prices(w)
-    lam = np.minimum(lam, sys.voll)
+    lam = np.minimum(lam0, sys.voll)
     mu = np.zeros(n)
     best = -np.inf
     best_lam, best_mu, best_on = lam.copy(), mu.copy(), None
@@ -225,7 +245,7 @@ def _lagrangian(w: _Win, opt: NativeOptions):
         nrm = float(g_lam @ g_lam + g_mu @ g_mu)
         if nrm < 1e-12:
             break
-        target = best + max(0.02 * abs(best), 1e-3 * scale * n)
+        target = ub if ub > best + 1e-6 * abs(best) else best + max(0.01 * abs(best), 1e-3 * scale * n)
         step = theta * (target - L) / nrm
         lam = np.minimum(lam + step * g_lam, sys.voll)
         mu = np.clip(mu + step * g_mu, 0.0, sys.reserve_short_cost)
@@ -235,17 +255,19 @@ def _lagrangian(w: _Win, opt: NativeOptions):
 
 
 # ----------------------------------------------------------------------------------------
-def _stacks(w: _Win, on: np.ndarray):
+def _stacks(w: _Win, on: np.ndarray, flow: np.ndarray):
     sys = w.sys
+    fres = w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, w.n)
+    reserve = np.maximum(w.reserve - fres, 0.0)
     elo, ehi = K.ramp_envelope(on, w.th_p0, w.th_init_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
                                sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp)
     st = K.build_stacks(on, elo, ehi, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost,
                         w.re_avail, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot,
-                        w.reserve, float(sys.reserve_short_cost), float(sys.voll), DUMP_COST)
-    return elo, ehi, st
+                        reserve, float(sys.reserve_short_cost), float(sys.voll), DUMP_COST)
+    return elo, ehi, st, reserve
 
 
-def _frank_wolfe(w: _Win, st, flow0: np.ndarray, opt: NativeOptions):
+def _frank_wolfe(w: _Win, st, flow0: np.ndarray, iters: int, opt: NativeOptions):
     """Hydro/storage flows minimising the residual-demand stack cost (Frank-Wolfe)."""
     width, mcost, nseg, base, must, _ = st
     n = w.n
@@ -254,7 +276,7 @@ def _frank_wolfe(w: _Win, st, flow0: np.ndarray, opt: NativeOptions):
     y = K.flex_injection(x, w.energy, w.hour, n)
     delta = np.full(n, opt.smooth_frac * max(float(w.load_tot.mean()), 1.0))
     price = None
-    for it in range(opt.fw_iters):
+    for it in range(iters):
         D = dem0 - y
         price = K.stack_price(width, mcost, nseg, D, delta, DUMP_COST)
         s, _ = w.flex(price)
@@ -281,7 +303,8 @@ def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray) -> np.n
     return on.astype(bool)
 
 
-def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, elo, ehi, opt: NativeOptions) -> WindowSolution:
+def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, elo, ehi, res_eff,
+                    opt: NativeOptions) -> WindowSolution:
     sys = w.sys
     n, st = w.n, w.state
     H, NS = sys.n_hy, sys.n_st
@@ -293,7 +316,7 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     p, re_used, ex, shed_tot, surplus = K.dispatch_hours(
         on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
         sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
-        w.load_tot, w.reserve, float(sys.reserve_short_cost), float(sys.voll), demand)
+        w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand)
     if np.any(surplus > 1e-9):
         # absorb by turning hydro release into spill (volumes unchanged), then charging storage
         for t in np.nonzero(surplus > 1e-9)[0]:
@@ -309,15 +332,44 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     re_p = np.where(w.re_tot[:, None] > 0, w.re_avail * (re_used / np.where(w.re_tot > 0, w.re_tot, 1.0))[:, None], 0.0)
     shed = w.load * (shed_tot / np.where(w.load_tot > 0, w.load_tot, 1.0))[:, None]
     th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
+    if sys.n_line:
+        inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed)
+        over = K.redispatch(sys.ptdf, sys.line_max_mw, opt.line_tol_mw, opt.redispatch_iters, on, elo, ehi, w.th_p0,
+                            w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_seg_mw, sys.th_seg_cost,
+                            sys.th_bus, p, w.re_avail, re_p, sys.re_bus, float(sys.curtail_cost), w.ex_min, w.ex_max,
+                            sys.ex_price, sys.ex_bus, ex, w.load, shed, float(sys.voll), sys.hy_k, sys.hy_qmin,
+                            sys.hy_bus, q, s, float(sys.spill_cost), inj)
+        line_flow = inj @ sys.ptdf.T
+    else:
+        over = 0.0
+        line_flow = np.zeros((n, 0))
     res_cap = ((sys.th_pmax[None, :] - p) * on).sum(axis=1)
+    if H:
+        res_cap += (sys.hy_pmax[None, :] - q * sys.hy_k[None, :]).sum(axis=1)
+    if NS:
+        e_prev = np.vstack([np.asarray(st.st_e, float)[None, :], e[:-1]])
+        del e_prev
+        res_cap += np.minimum(sys.st_pdis[None, :] - dis + ch, sys.st_eta_dis[None, :] * (e - sys.st_emin[None, :])).sum(axis=1)
     res_short = np.maximum(w.reserve - res_cap, 0.0)
     sol = WindowSolution(
         t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
         dr_p=np.zeros((n, sys.n_dr)), dr_rebound=np.zeros((n, sys.n_dr)), ex_p=ex, shed=shed, res_short=res_short,
-        line_flow=np.zeros((n, sys.n_line)), price=price, objective=np.nan, lower_bound=np.nan,
-        info={"surplus_mw": float(surplus.sum())},
+        line_flow=line_flow, price=price, objective=np.nan, lower_bound=np.nan,
+        info={"surplus_mw": float(surplus.sum()), "overload_mw": float(over)},
     )
     return sol
+
+
+def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed) -> np.ndarray:
+    """(n, B) net injection at each bus."""
+    sys = w.sys
+    B = sys.n_bus
+    inj = shed - w.load
+    for arr, bus in ((p, sys.th_bus), (re_p, sys.re_bus), (q * sys.hy_k[None, :], sys.hy_bus), (dis - ch, sys.st_bus),
+                     (-ex, sys.ex_bus)):
+        if arr.shape[1]:
+            inj = inj + arr @ np.eye(B)[bus]
+    return np.ascontiguousarray(inj)
 
 
 def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None,
@@ -340,25 +392,68 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if t0 < 0 or n <= 0 or t0 + n > sys.n_hours:
         raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
     w = _Win(sys, t0, n, state, targets)
-    lb, lam, mu, on, avg = _lagrangian(w, opt)
     best: WindowSolution | None = None
-    force = w.force.copy()
-    x0 = avg
-    for rnd in range(max(1, opt.commit_rounds)):
-        onb = on.astype(bool)
-        elo, ehi, st = _stacks(w, onb)
-        x, y, price = _frank_wolfe(w, st, x0, opt)
-        sol = _build_solution(w, onb, x, price, elo, ehi, opt)
-        sol.objective = window_cost(sys, state, sol, targets)
+
+    def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
+        nonlocal best
+        elo, ehi, st, res_eff = _stacks(w, onb, x0)
+        x, _y, price = _frank_wolfe(w, st, x0, iters, opt)
+        sol = _build_solution(w, onb, x, price, elo, ehi, res_eff, opt)
+        sol.objective = _objective(w, sol, targets, opt)
         if best is None or sol.objective < best.objective:
             best = sol
-        x0 = x
-        on = _commit(w, price, np.zeros(n), force)
+        return sol, x, price
+
+    # 1. everything that may run is on: a first schedule, its prices and an upper bound
+    on_all = _commit(w, np.full(n, 1e9), w.zero_n, w.force)
+    x_init, _ = w.flex(_initial_prices(w))
+    sol0, x0, price0 = primal(on_all, x_init, opt.fw_iters_init)
+    # 2. Lagrangian dual from those prices
+    lb, lam, mu, on, avg = _lagrangian(w, opt, price0, best.objective)
+    # 3. commitments from the dual multipliers; units forced on where a schedule is short
+    x = avg
+    force = w.force.copy()
+    seen = set()
+    for rnd in range(max(1, opt.commit_rounds)):
+        key = on.tobytes()
+        if key not in seen:
+            seen.add(key)
+            sol, x, price = primal(on.astype(bool), x, opt.fw_iters)
+        else:
+            sol = best
+        short = (sol.shed.sum(axis=1) > 1e-6) | (sol.res_short > 1e-6)
+        if np.any(short):
+            force = _repair_force(w, sol, short, force)
+        else:
+            # blend the dual prices with the recovered ones for one more try
+            lam = 0.5 * (lam + np.minimum(sol.price, sys.voll))
+        on = _commit(w, lam, mu, force)
     assert best is not None
-    best.lower_bound = lb
+    best.lower_bound = min(lb, best.objective)
     best.wall_s = time.perf_counter() - tic
     best.info.update({"engine": "native", "gap": (best.objective - lb) / max(abs(best.objective), 1.0)})
     return best
+
+
+def _objective(w: _Win, sol: WindowSolution, targets, opt: NativeOptions) -> float:
+    return window_cost(w.sys, w.state, sol, targets)
+
+
+def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.ndarray) -> np.ndarray:
+    """Force on, in the short hours, the cheapest (average cost at pmax) free units that are off."""
+    sys = w.sys
+    avg = (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / np.maximum(sys.th_pmax, 1e-9)
+    need = sol.shed.sum(axis=1) + sol.res_short
+    for t in np.nonzero(short)[0]:
+        left = need[t]
+        for g in np.argsort(avg):
+            if left <= 0:
+                break
+            if sol.th_on[t, g] or force[t, g] < 0:
+                continue
+            force[t, g] = 1
+            left -= sys.th_pmax[g]
+    return force
 
 
 __all__ = ["NativeOptions", "solve_window"]
