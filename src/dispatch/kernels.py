@@ -810,6 +810,16 @@ def stack_price(width, mcost, nseg, D, delta, dump_cost):
 
 
 @njit
+def stack_left_price(width, mcost, nseg, D, dump_cost):
+    """(n,) cost of the last MW served (left derivative) at residual demand ``D``."""
+    n = D.shape[0]
+    out = np.empty(n)
+    for t in range(n):
+        out[t] = _left_slope(width, mcost, nseg, t, D[t], dump_cost)
+    return out
+
+
+@njit
 def stack_total(width, mcost, nseg, D, dump_cost):
     v = 0.0
     for t in range(D.shape[0]):

@@ -68,6 +68,7 @@ class NativeOptions:
     patience : see ``step0``.
     fw_iters : Frank-Wolfe iterations of the hydro/storage dispatch.
     fw_iters_init : Frank-Wolfe iterations of the first (everything-on) schedule.
+    fw_restack : Frank-Wolfe iterations between rebuilds of the merit-order stacks.
     smooth_frac : price smoothing half-width, as a fraction of mean load.
     commit_rounds : commitment rounds (DP re-solved with the recovery prices).
     redispatch_iters : maximum greedy PTDF redispatch moves per hour.
@@ -80,6 +81,7 @@ class NativeOptions:
     patience: int = 4
     fw_iters: int = 30
     fw_iters_init: int = 10
+    fw_restack: int = 10
     smooth_frac: float = 0.01
     commit_rounds: int = 4
     redispatch_iters: int = 200
@@ -267,32 +269,41 @@ def _stacks(w: _Win, on: np.ndarray, flow: np.ndarray):
     return elo, ehi, st, reserve
 
 
-def _frank_wolfe(w: _Win, st, flow0: np.ndarray, iters: int, opt: NativeOptions):
-    """Hydro/storage flows minimising the residual-demand stack cost (Frank-Wolfe)."""
-    width, mcost, nseg, base, must, _ = st
+def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: NativeOptions):
+    """Hydro/storage flows minimising the residual-demand stack cost (Frank-Wolfe).
+
+    The stacks carry the reserve left to thermal units after the flexible units' headroom;
+    they are rebuilt from the current flows every ``opt.fw_restack`` iterations.
+    """
     n = w.n
-    dem0 = w.load_tot + w.ex_max.sum(axis=1) - must
     x = flow0.copy()
     y = K.flex_injection(x, w.energy, w.hour, n)
     delta = np.full(n, opt.smooth_frac * max(float(w.load_tot.mean()), 1.0))
-    price = None
-    for it in range(iters):
-        D = dem0 - y
-        price = K.stack_price(width, mcost, nseg, D, delta, DUMP_COST)
-        s, _ = w.flex(price)
-        ys = K.flex_injection(s, w.energy, w.hour, n)
-        dD = -(ys - y)
-        dlin = float(w.base @ (s - x))
-        gam = K.fw_line_search(width, mcost, nseg, D, dD, dlin, DUMP_COST, 40)
-        if gam <= 1e-9:
-            delta *= 0.5
-            continue
-        x = x + gam * (s - x)
-        y = y + gam * (ys - y)
-        delta *= 0.85
+    it = 0
+    while True:
+        elo, ehi, st, res_eff = _stacks(w, onb, x)
+        width, mcost, nseg, base, must, _ = st
+        dem0 = w.load_tot + w.ex_max.sum(axis=1) - must
+        if it >= iters:
+            break
+        for _ in range(min(opt.fw_restack, iters - it)):
+            it += 1
+            D = dem0 - y
+            price = K.stack_price(width, mcost, nseg, D, delta, DUMP_COST)
+            s, _ = w.flex(price)
+            ys = K.flex_injection(s, w.energy, w.hour, n)
+            dD = -(ys - y)
+            dlin = float(w.base @ (s - x))
+            gam = K.fw_line_search(width, mcost, nseg, D, dD, dlin, DUMP_COST, 40)
+            if gam <= 1e-9:
+                delta *= 0.5
+                continue
+            x = x + gam * (s - x)
+            y = y + gam * (ys - y)
+            delta *= 0.85
     D = dem0 - y
-    price = K.stack_price(width, mcost, nseg, D, np.zeros(n), DUMP_COST)
-    return x, y, price
+    price = K.stack_left_price(width, mcost, nseg, D, DUMP_COST)
+    return x, y, price, elo, ehi, res_eff
 
 
 def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray) -> np.ndarray:
@@ -396,8 +407,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
 
     def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
         nonlocal best
-        elo, ehi, st, res_eff = _stacks(w, onb, x0)
-        x, _y, price = _frank_wolfe(w, st, x0, iters, opt)
+        x, _y, price, elo, ehi, res_eff = _frank_wolfe(w, onb, x0, iters, opt)
         sol = _build_solution(w, onb, x, price, elo, ehi, res_eff, opt)
         sol.objective = _objective(w, sol, targets, opt)
         if best is None or sol.objective < best.objective:

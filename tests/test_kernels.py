@@ -1,0 +1,127 @@
+"""Compiled kernels of the native engine against their naive twins (tests/naive.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import naive
+from dispatch import _core
+from dispatch import kernels as K
+
+
+def _dp_case(rng, n, G, S=2):
+    on_cost = rng.normal(0.0, 10.0, (n, G))
+    off_cost = np.zeros((n, G))
+    lag = np.sort(rng.integers(1, 5, (G, S)), axis=1)
+    su = np.sort(rng.uniform(0, 15, (G, S)), axis=1)
+    mu = rng.integers(1, 4, G)
+    md = rng.integers(1, 4, G)
+    init_on = rng.random(G) < 0.5
+    init_h = rng.integers(1, 5, G)
+    return on_cost, off_cost, lag, su, mu, md, init_on, init_h
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_commit_dp_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n, G = 7, 3
+    on_cost, off_cost, lag, su, mu, md, init_on, init_h = _dp_case(rng, n, G)
+    force = np.zeros((n, G), np.int8)
+    if seed % 3 == 0:
+        force[rng.integers(0, n), 0] = 1
+        force[rng.integers(0, n), 1] = -1
+    on, val = _core.commit_dp(on_cost, off_cost, force, lag, su, mu, md, init_on, init_h)
+    on_b, val_b = naive.commit_brute(on_cost, off_cost, lag, su, mu, md, init_on, init_h, force)
+    assert_allclose(val, val_b, rtol=1e-12, atol=1e-9)
+    # the returned schedule attains the optimum
+    for g in range(G):
+        if np.isfinite(val[g]):
+            assert naive._pattern_ok(list(on[:, g]), mu[g], md[g], init_on[g], init_h[g])
+
+
+def test_commit_dp_read_only_inputs():
+    rng = np.random.default_rng(1)
+    args = list(_dp_case(rng, 6, 2))
+    force = np.zeros((6, 2), np.int8)
+    args.insert(2, force)
+    for a in args:
+        a.setflags(write=False)
+    on, val = _core.commit_dp(*args)
+    assert on.shape == (6, 2) and np.all(np.isfinite(val))
+
+
+def test_commit_dp_shape_errors():
+    z = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="shape"):
+        _core.commit_dp(z, np.zeros((3, 1)), np.zeros((3, 2), np.int8), np.ones((2, 1), np.int64), np.zeros((2, 1)),
+                        np.ones(2, np.int64), np.ones(2, np.int64), np.zeros(2, bool), np.ones(2, np.int64))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_storage_min_cost_flow_matches_lp(seed):
+    rng = np.random.default_rng(seed)
+    n = 12
+    price = rng.uniform(-20, 100, n)
+    pch, pdis, emin, emax, eta_c, eta_d, loss, e0 = 30.0, 25.0, 5.0, 100.0, 0.92, 0.9, 0.01 * seed, 40.0
+    z = np.zeros(0)
+    zi = np.zeros(0, np.int64)
+    g = K.build_flex_graph(n, z, z, z, z, z, zi, zi, np.zeros((n, 0)), np.zeros((n, 0)), z, z, z, 1.0,
+                           np.array([pch]), np.array([pdis]), np.array([emin]), np.array([emax]), np.array([eta_c]),
+                           np.array([eta_d]), np.array([loss]), np.array([e0]), 1e7)
+    n_nodes, tail, head, lo, hi, base, energy, rescoef, hour, role, unit, supply, const = g
+    cost = K.flex_costs(base, energy, rescoef, hour, price, np.zeros(n))
+    flow, unrouted, _, _ = K.mcf_solve(n_nodes, tail, head, lo, hi, cost, supply)
+    assert unrouted < 1e-9
+    ref, _ = naive.storage_lp_brute(price, pch, pdis, emin, emax, eta_c, eta_d, loss, e0)
+    assert_allclose(float(cost @ flow) + const, ref, rtol=1e-9, atol=1e-6)
+
+
+def test_hydro_flow_volumes_and_mass_balance():
+    from dispatch import testing
+    from dispatch.arrays import initial_state
+
+    sys = testing.toy_system(24)
+    st = initial_state(sys)
+    n = 24
+    arr = K.hist_arrivals(n, sys.hy_down, sys.hy_delay, st.hy_hist)
+    g = K.build_flex_graph(n, sys.hy_k, sys.hy_pmax, sys.hy_qmin, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay,
+                           sys.hy_inflow[:n], arr, st.hy_v, st.hy_v, np.full(2, 1e5), 1.0, *(np.zeros(0),) * 7,
+                           np.zeros(0), 1e7)
+    n_nodes, tail, head, lo, hi, base, energy, rescoef, hour, role, unit, supply, const = g
+    price = 200 + 100 * np.sin(np.arange(n) / 3)
+    flow, unrouted, _, _ = K.mcf_solve(n_nodes, tail, head, lo, hi, K.flex_costs(base, energy, rescoef, hour, price, np.zeros(n)), supply)
+    q, s, ch, dis, slack = K.flex_unpack(flow, energy, hour, role, unit, n, 2, 0, np.zeros(0))
+    assert slack < 1e-9
+    v = K.hydro_volumes(q, s, sys.hy_inflow[:n], arr, st.hy_v, sys.hy_down, sys.hy_delay)
+    assert_allclose(v, naive.volumes_naive(sys, st, 0, q, s), rtol=1e-10, atol=1e-9)
+    assert np.all(v >= sys.hy_vmin - 1e-7) and np.all(v <= sys.hy_vmax + 1e-7)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stack_cost_is_merit_order(seed):
+    rng = np.random.default_rng(seed)
+    n, G = 5, 4
+    on = rng.random((n, G)) < 0.7
+    pmin = rng.uniform(10, 50, G)
+    seg = rng.uniform(10, 60, (G, 2))
+    pmax = pmin + seg.sum(axis=1)
+    segc = np.sort(rng.uniform(100, 400, (G, 2)), axis=1)
+    elo = np.where(on, pmin, 0.0)
+    ehi = np.where(on, pmax, 0.0)
+    width, mcost, nseg, base, must, _ = K.build_stacks(
+        on, elo, ehi, pmin, pmax, rng.uniform(1000, 2000, G), seg, segc, np.zeros((n, 0)), 0.0,
+        np.zeros((n, 0)), np.zeros((n, 0)), np.zeros(0), np.full(n, 500.0), np.zeros(n), 0.0, 1e4, 1e6)
+    for t in range(n):
+        for D in (0.0, 17.3, 80.0, 250.0):
+            assert_allclose(K.stack_cost(width, mcost, nseg, t, D, 1e6),
+                            naive.stack_cost(width[t], mcost[t], nseg[t], D, 1e6), rtol=1e-12)
+
+
+def test_ramp_envelope_respects_start_and_stop():
+    on = np.array([[0], [1], [1], [1], [0]], dtype=bool)
+    lo, hi = K.ramp_envelope(on, np.zeros(1), np.zeros(1, bool), np.array([50.0]), np.array([200.0]),
+                             np.array([40.0]), np.array([40.0]), np.array([60.0]), np.array([70.0]))
+    assert_allclose(hi[:, 0], [0, 60, 100, 70, 0])
+    assert_allclose(lo[:, 0], [0, 50, 50, 50, 0])

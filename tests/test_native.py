@@ -1,0 +1,97 @@
+"""The native engine: feasibility, objective accounting, certified bound, quality vs milp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import naive
+from dispatch import native, testing
+from dispatch.arrays import HydroTargets, advance_state, initial_state
+from dispatch.costs import window_cost
+
+
+def _targets(sys, st, value=3e5):
+    if not sys.n_hy:
+        return None
+    return HydroTargets(v_end=np.asarray(st.hy_v, float).copy(), value_per_hm3=np.full(sys.n_hy, value))
+
+
+@pytest.fixture(scope="module")
+def toy_cases():
+    out = []
+    for network, seed, hours in ((True, 7, 24), (False, 7, 24), (True, 3, 36)):
+        sys = testing.toy_system(hours, seed=seed, network=network)
+        st = initial_state(sys)
+        tg = _targets(sys, st)
+        out.append((sys, st, tg, native.solve_window(sys, 0, hours, st, tg)))
+    return out
+
+
+def test_two_unit_hand_worked():
+    sys = testing.two_unit_system([100, 150, 250, 280, 120, 60, 60, 200])
+    st = initial_state(sys)
+    sol = native.solve_window(sys, 0, sys.n_hours, st, None)
+    # cheap unit on throughout (start 1000 + 8 h at 500 + energy), peaker covers the peaks
+    assert naive.check_feasible(sys, st, sol, None) == []
+    assert sol.objective == pytest.approx(18500.0, rel=1e-9)
+    assert sol.lower_bound <= sol.objective + 1e-6
+
+
+def test_toy_windows_feasible_and_accounted(toy_cases):
+    for sys, st, tg, sol in toy_cases:
+        assert naive.check_feasible(sys, st, sol, tg) == [], sys.name
+        assert sol.objective == pytest.approx(window_cost(sys, st, sol, tg), rel=1e-12)
+        assert sol.lower_bound <= sol.objective
+        assert sol.shed.sum() == 0.0
+
+
+def test_rolling_windows_feasible():
+    sys = testing.toy_system(72, seed=11)
+    st = initial_state(sys)
+    for t0 in (0, 24):
+        tg = _targets(sys, st)
+        sol = native.solve_window(sys, t0, 48, st, tg)
+        assert naive.check_feasible(sys, st, sol, tg) == []
+        st = advance_state(sys, st, sol, 24)
+
+
+def test_congested_network_is_respected():
+    sys = testing.toy_system(24, seed=5)
+    sys = sys.with_(line_max_mw=np.array([400.0, 120.0, 300.0]))  # tighten mid-east
+    st = initial_state(sys)
+    tg = _targets(sys, st)
+    sol = native.solve_window(sys, 0, 24, st, tg)
+    assert naive.check_feasible(sys, st, sol, tg) == []
+    assert np.abs(sol.line_flow[:, 1]).max() <= 120.0 + 1e-6
+
+
+def test_read_only_system_arrays():
+    sys = testing.toy_system(24)
+    for f in ("load_mw", "ptdf", "th_pmin", "th_seg_mw", "hy_inflow", "re_avail_mw", "th_su_lag"):
+        getattr(sys, f).setflags(write=False)
+    st = initial_state(sys)
+    sol = native.solve_window(sys, 0, 24, st, _targets(sys, st))
+    assert np.isfinite(sol.objective)
+
+
+def test_bad_window_raises():
+    sys = testing.toy_system(24)
+    with pytest.raises(ValueError, match="outside"):
+        native.solve_window(sys, 10, 24, initial_state(sys), None)
+
+
+milp = pytest.importorskip("dispatch.milp")
+
+
+@pytest.mark.parametrize("network,seed", [(True, 7), (False, 3)])
+def test_bound_and_gap_against_milp(network, seed):
+    sys = testing.toy_system(24, seed=seed, network=network)
+    st = initial_state(sys)
+    tg = _targets(sys, st)
+    sol = native.solve_window(sys, 0, 24, st, tg)
+    ref = milp.solve_window(sys, 0, 24, st, tg)
+    assert sol.lower_bound <= ref.objective * (1 + 1e-6) + 1e-6
+    assert ref.objective <= sol.objective * (1 + 1e-6) + 1e-6
+    # the target is 0.5 % (see benches/RESULTS.md for measured gaps); guard against regressions at 1.5 %
+    assert sol.objective <= ref.objective * 1.015
