@@ -1,0 +1,160 @@
+"""Throughput of a scenario sweep on a LocalCluster against a serial loop, and the
+per-task overhead of the cluster. Prints a Markdown table (pasted into benches/SWEEP.md).
+
+    .venv/bin/python scripts/sweep_throughput.py --case toy --engine native --scenarios 8 \\
+        --hours 168 --workers 2
+
+Timings (all wall clock, this machine):
+* serial: ``sweep(spec, scheduler="serial")`` in this process, after one warm-up scenario
+  (imports, JIT) that is not timed;
+* cluster: ``sweep(spec, scheduler=<LocalCluster address>)`` on ``--workers`` single-threaded
+  worker processes that already imported dispatch and ran the same warm-up (the cluster
+  start-up and warm-up are timed and reported separately);
+* overhead: ``--tiny`` one-hour scenarios both ways, and a Dask no-op task round trip.
+Both runs must give the same comparison table (wall-time columns aside), else it exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+
+def _spec(args: argparse.Namespace, hours: int, window_h: int, lookahead_h: int, n: int) -> dict:
+    grid_vals = [
+        {"dr_share": d, "storage_scale": s, "load_growth": g}
+        for d in (0.0, 0.05) for s in (1.0, 2.0) for g in (1.0, 1.05)
+    ]
+    extra = [{"dr_share": 0.01 * (i + 1), "storage_scale": 1.0 + 0.1 * i, "load_growth": 1.0} for i in range(max(0, n - 8))]
+    rows = (grid_vals + extra)[:n]
+    return {
+        "sweep": {"retries": 1},
+        "base": {"case": args.case, "engine": args.engine, "hydrology": "normal", "start": args.start,
+                 "hours": hours, "window_h": window_h, "lookahead_h": lookahead_h},
+        "scenarios": [{"name": f"s{i}", **r} for i, r in enumerate(rows)],
+    }
+
+
+def _warm(case: str, engine: str, start: object) -> float:
+    from dispatch.sweep import load_spec, run_scenario
+
+    t = time.perf_counter()
+    sp = load_spec({"base": {"case": case, "engine": engine, "start": start, "hours": 2, "window_h": 1, "lookahead_h": 1}})
+    s = sp.scenarios[0]
+    d = tempfile.mkdtemp(prefix="sweep-warm-")
+    try:
+        run_scenario(s.id, s.label, s.params, d, {"frames": ["system"]})
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return time.perf_counter() - t
+
+
+def _noop(x: int) -> int:
+    return x
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", default="toy")
+    ap.add_argument("--engine", default="native")
+    ap.add_argument("--start", default=None)
+    ap.add_argument("--scenarios", type=int, default=8)
+    ap.add_argument("--hours", type=int, default=168)
+    ap.add_argument("--window-h", type=int, default=24)
+    ap.add_argument("--lookahead-h", type=int, default=24)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tiny", type=int, default=16, help="one-hour scenarios for the overhead (0: skip)")
+    ap.add_argument("--keep", default=None, help="keep the output directories under this path")
+    args = ap.parse_args(argv)
+
+    from distributed import Client, LocalCluster
+
+    from dispatch.sweep import sweep
+
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    for d in ("serial", "cluster", "tiny-serial", "tiny-cluster"):
+        shutil.rmtree(root / d, ignore_errors=True)
+    spec = _spec(args, args.hours, args.window_h, args.lookahead_h, args.scenarios)
+    tiny = _spec(args, 1, 1, 0, args.tiny) if args.tiny else None
+    drop = ["sim_wall_s", "task_wall_s"]
+    rows: list[tuple[str, str]] = []
+
+    load_before = os.getloadavg()
+    warm_serial = _warm(args.case, args.engine, args.start)
+    t = time.perf_counter()
+    ser = sweep(spec, scheduler="serial", out=root / "serial", progress=False)
+    t_serial = time.perf_counter() - t
+    if tiny:
+        t = time.perf_counter()
+        sweep(tiny, scheduler="serial", out=root / "tiny-serial", progress=False)
+        t_tiny_serial = time.perf_counter() - t
+
+    t = time.perf_counter()
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        t_start = time.perf_counter() - t
+        t = time.perf_counter()
+        client.run(_warm, args.case, args.engine, args.start)
+        t_warm = time.perf_counter() - t
+        t = time.perf_counter()
+        par = sweep(spec, scheduler=cluster.scheduler_address, out=root / "cluster", progress=False)
+        t_cluster = time.perf_counter() - t
+        if tiny:
+            t = time.perf_counter()
+            sweep(tiny, scheduler=cluster.scheduler_address, out=root / "tiny-cluster", progress=False)
+            t_tiny_cluster = time.perf_counter() - t
+        n_noop = 200
+        client.gather(client.map(_noop, range(10), pure=False))
+        t = time.perf_counter()
+        client.gather(client.map(_noop, range(n_noop), pure=False))
+        t_noop = (time.perf_counter() - t) / n_noop
+
+    same = ser.drop(drop).equals(par.drop(drop))
+    if not same:
+        diff = [c for c in ser.drop(drop).columns if not ser[c].equals(par[c])]
+        print(f"cluster and serial tables differ in columns {diff}", file=sys.stderr)
+    task_s = ser["task_wall_s"].to_numpy()
+    rows += [
+        ("machine", f"{platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}; "
+                    f"1-min load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after (shared machine)"),
+        ("workload", f"{args.scenarios} scenarios x {args.hours} h of `{args.case}` with `{args.engine}` "
+                     f"(window {args.window_h} h + {args.lookahead_h} h look-ahead)"),
+        ("serial loop", f"{t_serial:.1f} s ({t_serial / args.scenarios:.2f} s/scenario; task range "
+                        f"{task_s.min():.2f}-{task_s.max():.2f} s; warm-up {warm_serial:.1f} s not counted)"),
+        (f"LocalCluster, {args.workers} workers", f"{t_cluster:.1f} s (cluster start {t_start:.1f} s and worker warm-up "
+                                                   f"{t_warm:.1f} s not counted)"),
+        ("speed-up", f"**{t_serial / t_cluster:.2f}x** (with start-up and warm-up counted: "
+                     f"{(t_serial + warm_serial) / (t_cluster + t_start + t_warm):.2f}x)"),
+        ("results identical", "yes" if same else "**NO**"),
+    ]
+    if tiny:
+        per_s = t_tiny_serial / args.tiny
+        per_c = t_tiny_cluster / args.tiny
+        rows += [
+            (f"tiny scenarios ({args.tiny} x 1 h)", f"serial {per_s * 1e3:.0f} ms/scenario, cluster "
+                                                     f"{per_c * 1e3:.0f} ms/scenario of wall ({args.workers} workers)"),
+            ("cluster overhead per task", f"~{max(0.0, per_c * args.workers - per_s) * 1e3:.0f} ms "
+                                          f"(worker-time: {args.workers} x cluster wall/task - serial time/task)"),
+        ]
+    rows.append(("Dask no-op task round trip", f"{t_noop * 1e3:.2f} ms/task ({n_noop} tasks)"))
+    print("| measure | value |\n| --- | --- |")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+    with pl.Config(tbl_rows=50, tbl_cols=8, tbl_width_chars=200):
+        print(par.select("label", "total_cost", "co2_t", "unserved_mwh", "task_wall_s"), file=sys.stderr)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
