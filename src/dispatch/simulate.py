@@ -122,7 +122,7 @@ def _plan(sys: SystemArrays, state: State, t_start: int, hours: int, lookahead_h
         return None
     from .hydro import plan_hydro
 
-    return plan_hydro(sys, state, t_start=t_start, hours=min(sys.n_hours - t_start, hours + lookahead_h))
+    return plan_hydro(sys, state, t0=t_start, hours=min(sys.n_hours - t_start, hours + lookahead_h))
 
 
 def simulate(
