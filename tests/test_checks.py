@@ -90,6 +90,31 @@ def test_peak_response_dynamic_fail_with_reason() -> None:
     assert "FAIL" in ev.table()
 
 
+def test_peak_response_dynamic_decides_over_static() -> None:
+    # three 25 MW resources of 2 h each: the static estimate (75 MW x 2/5 h) says 3.3 %,
+    # but the need is only at full size in the top hour, and they can take turns
+    from dataclasses import replace
+
+    from dispatch.testing import toy_system
+
+    init = toy_system(48).init
+    three = dict(
+        dr_names=("a", "b", "c"), dr_bus=np.array([2, 2, 2]), dr_pmax=np.full(3, 25.0), dr_cost=np.full(3, 900.0),
+        dr_max_dur=np.full(3, 2), dr_max_events=np.full(3, 20), dr_payback_frac=np.zeros(3),
+        init=replace(init, dr_events_used=np.zeros(3, np.int64)),
+    )
+    pr = checks.peak_response(fake_result(**three))
+    assert pr.static_passed is False and pr.dynamic_passed is True and pr.passed
+    assert "only indicative" in pr.reason
+    # pooling: identical resources become `groups` equal units with the same limits
+    dr = [{"resource": k, "bus": "east", "p_max_mw": 25.0, "max_dur_h": 2, "max_events": 20, "payback_frac": 0.0, "cost": 900.0}
+          for k in "abc"]
+    pooled = checks._pool(dr, 2)
+    assert len(pooled) == 2 and sum(d["p_max_mw"] for d in pooled) == pytest.approx(75.0)
+    assert {d["max_dur_h"] for d in pooled} == {2}
+    assert checks._pool(dr, None) is dr and checks._pool(dr, 6) is dr  # pooling only when it shrinks
+
+
 # ---------------------------------------------------------------- curtailment
 def test_curtailment_pass() -> None:
     c = checks.curtailment(fake_result(re_frac=1.0, spill_m3s=0.0))
@@ -132,6 +157,11 @@ def test_curtailment_causes() -> None:
     c2 = checks.curtailment(res, case=res_sys())
     w2 = set(c2.causes.filter(pl.col("tech") == "solar")["cause"].to_list())
     assert "network congestion" not in w2  # solar at 'east' relieves west->mid flow
+    # with line end buses in the result's meta, only plants at an end of the line are blamed
+    res.meta.update(line_from=[0, 1, 0], line_to=[1, 2, 2])  # west-mid, mid-east, west-east
+    c_adj = checks.curtailment(res)
+    assert "network congestion" in set(c_adj.causes.filter(pl.col("tech") == "wind")["cause"].to_list())  # wind at west
+    assert "network congestion" not in set(c_adj.causes.filter(pl.col("tech") == "solar")["cause"].to_list())  # east
     # exports below their maximum, storage not full, no congestion: only minimum generation
     res3 = fake_result(re_frac=0.9, line_flow=(0.0, 0.0, 0.0), export_frac=0.5, charge_frac=0.5, soc_frac=0.5)
     c3 = checks.curtailment(res3)

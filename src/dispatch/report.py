@@ -288,18 +288,14 @@ def plot_curtailment_heatmap(res: Any, path: Path) -> Path:
 def line_endpoints(res: Any, case: Any = None) -> dict[str, tuple[str, str]]:
     """line -> (from bus, to bus), from the components frame, the case's net or the line names.
 
-    Sources in order: ``components`` rows of component ``line`` with ``from_bus``/``to_bus``
-    in ``extra``; the pandapower net of ``case`` (lines and transformers by name); a line
+    Sources in order: what the result carries (:func:`dispatch.checks.result_line_ends`:
+    ``meta['line_from'/'line_to']`` or ``components`` line rows); the pandapower net of ``case`` (lines and transformers by name); a line
     name ``"A-B"`` (or ``A_B``, ``A--B``) whose parts are both bus names.
     """
-    out: dict[str, tuple[str, str]] = {}
+    from .checks import result_line_ends
+
+    out = result_line_ends(res)
     buses = set(res.bus_info["bus"].to_list()) if "bus_info" in res.frames else set()
-    comp = res.frames.get("components")
-    if comp is not None and comp.height:
-        for name, ex in comp.filter(pl.col("component").is_in(["line", "trafo", "transformer"])).select("name", "extra").iter_rows():
-            e = json.loads(ex or "{}")
-            if e.get("from_bus") is not None and e.get("to_bus") is not None:
-                out[name] = (str(e["from_bus"]), str(e["to_bus"]))
     net = getattr(case, "net", None) if case is not None else None
     if net is not None:
         bn = net.bus["name"].astype(str)
