@@ -1362,21 +1362,36 @@ def run_all(
         name -> check object (with ``.table()``, ``.passed``, ``.to_dict()``) or, for a
         check that could not run, a dict ``{'name', 'passed': None, 'reason', 'error'}``.
     """
-    sysarr = None
-    if case is not None:
-        from .arrays import SystemArrays
+    from .arrays import SystemArrays
 
-        sysarr = case if isinstance(case, SystemArrays) else None
-    if case is None or isinstance(case, str):
-        sysarr, _ = _case_arrays(res, case)
+    case_obj: Any = None
+    sysarr: Any = None
+    note = None
+    if isinstance(case, SystemArrays):
+        sysarr = case
+    else:
+        try:
+            case_obj = case if (case is not None and not isinstance(case, str)) else _case_object(res, case)
+        except Exception as exc:  # noqa: BLE001 - the result's own hours will do
+            if isinstance(case, str):
+                raise
+            note = f"case {res.summary.get('case')!r} could not be loaded ({type(exc).__name__}: {exc})"
+        if case_obj is not None:
+            sysarr = case_obj.to_arrays()
     out: dict[str, Any] = {}
     jobs: list[tuple[str, Any]] = [
-        ("peak_response", lambda: peak_response(res, threshold, peak_quantile, sysarr if sysarr is not None else case, dynamic=dynamic)),
+        ("peak_response", lambda: peak_response(res, threshold, peak_quantile, sysarr, dynamic=dynamic)),
         ("curtailment", lambda: curtailment(res, target_utilisation, sysarr)),
         ("carbon_supply", lambda: carbon_supply(res)),
     ]
+
+    def ac_job() -> ACFlowCheck:
+        if case_obj is None or getattr(case_obj, "net", None) is None:
+            raise DispatchError(note or "no pandapower net: pass the Case (a SystemArrays has no net)")
+        return ac_power_flow(res, case_obj)
+
     if ac:
-        jobs.append(("ac_power_flow", lambda: ac_power_flow(res, case if (case is not None and not hasattr(case, "ptdf")) else None)))
+        jobs.append(("ac_power_flow", ac_job))
     for name, job in jobs:
         try:
             out[name] = job()
