@@ -9,8 +9,9 @@ resolution:
   and cost segments (no-load cost spread over the segments of a unit with ``pmin == 0``),
   sorted by cost and merged into ``n_blocks`` capacity-weighted blocks; must-run units'
   pmin is a floor on thermal output; commitment, ramps and the network are ignored;
-* reservoirs with volume bounds, inflows, release up to ``pmax/k`` (period average; the
-  minimum release ``qmin`` is soft, at VOLL per MWh not made, so a drought plan exists), spill at ``spill_cost``, cascades with delays rounded to whole periods (history
+* reservoirs with volume bounds, inflows, release ``min(qmin, pmax/k) .. pmax/k`` (period
+  average; where a drought makes ``qmin`` impossible, "virtual" inflow up to ``qmin`` at
+  twice VOLL per MWh of the cascade keeps the plan feasible), spill at ``spill_cost``, cascades with delays rounded to whole periods (history
   ``state.hy_hist`` stands for outflow before the start);
 * at the end of the horizon each reservoir should hold at least its starting volume; a
   shortfall costs the water's value through the cascade at the dearest thermal block.
@@ -131,6 +132,7 @@ def plan_hydro(
     n_blocks: int = 24,
     floor_frac: float = 0.1,
     end_volume: np.ndarray | None = None,
+    solver: str = "ipm",
     output_flag: bool = False,
 ) -> HydroPlan:
     """Solve the mid-term hydro LP from hour ``t0`` over ``hours`` (default: to the end).
@@ -145,6 +147,8 @@ def plan_hydro(
     floor_frac : water values are floored at this fraction of the cheapest thermal cost
         times the cascade's MWh per hm3.
     end_volume : (H,) hm3 wanted at the end (default: the starting volume, clipped to bounds).
+    solver : "ipm" (interior point without crossover: about half the simplex time on a
+        year at daily resolution; its duals are the water values) or "simplex".
     output_flag : print the HiGHS log.
 
     Returns
@@ -176,9 +180,9 @@ def plan_hydro(
         mr = float(np.sum(sys.th_pmin[np.asarray(sys.th_must_run, bool)]))
         if mr > 0:
             mb.rows("mustrun", comps_sys, P, mr, np.inf, [(g[:, None, :], 1.0)])
-    if sys.n_re:
-        avail = _period_means(np.maximum(np.asarray(sys.re_avail_mw[sl], float), 0.0), starts, lengths)
-        re = mb.var("re", sys.re_names, P, 0.0, avail, -Lh * sys.curtail_cost)
+    if sys.n_re:  # one aggregate: no network here and one curtailment cost
+        avail = _period_means(np.maximum(np.asarray(sys.re_avail_mw[sl], float), 0.0), starts, lengths).sum(1)[:, None]
+        re = mb.var("re", ("renewables",), P, 0.0, avail, -Lh * sys.curtail_cost)
         mb.offset += float(sys.curtail_cost * (avail * Lh).sum())
         terms.append((re[:, None, :], 1.0))
     if sys.n_ex:
@@ -193,11 +197,12 @@ def plan_hydro(
         k = np.asarray(sys.hy_k, float)
         qmax = np.asarray(sys.hy_pmax, float) / np.where(k > 0, k, 1.0)
         qmin = np.minimum(np.asarray(sys.hy_qmin, float), qmax)
-        q = mb.var("q", sys.hy_names, P, 0.0, qmax[None])
-        # the minimum release is soft here (a plan must exist even in a drought): missing
-        # release costs VOLL per MWh it would have made; reported in info["qmin_short_hm3"]
-        qshort = mb.var("qminshort", sys.hy_names, P, 0.0, qmin[None], Lh * sys.voll * np.maximum(k, 1e-3)[None])
-        mb.rows("qmin", sys.hy_names, P, qmin[None], np.inf, [(q, 1.0), (qshort, 1.0)])
+        q = mb.var("q", sys.hy_names, P, qmin[None], qmax[None])
+        # the minimum release is soft here (a plan must exist even in a drought): "virtual"
+        # water up to qmin may enter a reservoir at more than VOLL x the cascade's energy, so
+        # it is used only where qmin cannot be met; reported in info["qmin_short_hm3"]
+        conv_k = conv / MWH_PER_HM3_PER_K  # MW per m3/s through the cascade
+        qshort = mb.var("qminshort", sys.hy_names, P, 0.0, qmin[None], Lh * 2.0 * sys.voll * np.maximum(conv_k, 1e-3)[None])
         s = mb.var("spill", sys.hy_names, P, 0.0, np.inf, Lh * sys.spill_cost * k[None])
         v = mb.var("v", sys.hy_names, P, sys.hy_vmin[None], sys.hy_vmax[None])
         terms.append((q[:, None, :], k[None, None, :]))
@@ -229,7 +234,7 @@ def plan_hydro(
         prev_v[1:] = v[:-1]
         bal = mb.rows(
             "balance", sys.hy_names, P, rhs, rhs,
-            [(v, 1.0), (prev_v, -1.0), (q, c * Lh), (s, c * Lh)] + bal_terms,
+            [(v, 1.0), (prev_v, -1.0), (q, c * Lh), (s, c * Lh), (qshort, -c * Lh)] + bal_terms,
         )
         v_goal = v0 if end_volume is None else np.clip(np.asarray(end_volume, float), sys.hy_vmin, sys.hy_vmax)
         short = mb.var("short", sys.hy_names, 1, 0.0, np.inf, (conv * max(dearest, 1.0))[None])
@@ -239,7 +244,15 @@ def plan_hydro(
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(output_flag))
     h.passModel(lp)
+    if solver == "ipm":
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+    elif solver != "simplex":
+        raise ValueError(f"plan_hydro: solver must be 'ipm' or 'simplex', not {solver!r}")
     h.run()
+    if solver == "ipm" and h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.setOptionValue("solver", "simplex")  # fall back on the exact vertex solver
+        h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise EngineError(f"hydro plan LP not optimal: {h.modelStatusToString(h.getModelStatus())}")
     sol = h.getSolution()
