@@ -30,7 +30,7 @@ SPEC = {
 }
 TINY = {"base": {"case": "toy", "engine": ENGINE, "hours": 1, "window_h": 1, "lookahead_h": 0},
         "grid": {"load_growth": [1.0 + 0.01 * i for i in range(16)]}}
-DROP = ["sim_wall_s", "task_wall_s"]
+DROP = ["sim_wall_s", "task_wall_s", "task_cpu_s"]
 
 
 def _warm() -> None:

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root / d, ignore_errors=True)
     spec = _spec(args, args.hours, args.window_h, args.lookahead_h, args.scenarios)
     tiny = _spec(args, 1, 1, 0, args.tiny) if args.tiny else None
-    drop = ["sim_wall_s", "task_wall_s"]
+    drop = ["sim_wall_s", "task_wall_s", "task_cpu_s"]
     rows: list[tuple[str, str]] = []
 
     load_before = os.getloadavg()
@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{task_s.min():.2f}-{task_s.max():.2f} s; warm-up {warm_serial:.1f} s not counted)"),
         (f"LocalCluster, {args.workers} workers", f"{t_cluster:.1f} s (cluster start {t_start:.1f} s and worker warm-up "
                                                    f"{t_warm:.1f} s not counted)"),
+        ("CPU time per scenario", f"serial {ser['task_cpu_s'].mean():.2f} s, on a worker {par['task_cpu_s'].mean():.2f} s "
+                                  f"(wall on a worker {par['task_wall_s'].mean():.2f} s: the rest is waiting for a CPU)"),
+        ("CPUs the sweep got", f"serial {ser['task_cpu_s'].sum() / t_serial:.2f}, cluster {par['task_cpu_s'].sum() / t_cluster:.2f} "
+                               f"(task CPU seconds / wall seconds)"),
         ("speed-up", f"**{t_serial / t_cluster:.2f}x** (with start-up and warm-up counted: "
                      f"{(t_serial + warm_serial) / (t_cluster + t_start + t_warm):.2f}x)"),
         ("results identical", "yes" if same else "**NO**"),

@@ -521,7 +521,7 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
     row = _finished_row(root, sid)
     if row is not None:
         return row
-    t_wall = time.perf_counter()
+    t_wall, t_cpu = time.perf_counter(), time.process_time()
     sys = scenario_arrays(params)
     work = root / "_work" / sid
     res = simulate(
@@ -536,6 +536,7 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
     )
     row = comparison_row(sid, label, params, sys, res, bool(opts.get("dynamic_peak_check", False)))
     row["task_wall_s"] = time.perf_counter() - t_wall
+    row["task_cpu_s"] = time.process_time() - t_cpu  # this process's CPU (all its threads)
     tmp = root / f".tmp-{sid}-{uuid.uuid4().hex[:8]}"
     try:
         Result(frames={k: v for k, v in res.frames.items() if k in frames}, summary=res.summary, meta=res.meta).write(tmp)
