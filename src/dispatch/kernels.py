@@ -1041,7 +1041,7 @@ def line_flows(ptdf, inj):
 @njit
 def redispatch(ptdf, line_max, tol, max_moves, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus,
                th_p, re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p,
-               load, shed, voll, hy_k, hy_qmin, hy_bus, q, s, spill_cost, inj):
+               load, shed, voll, hy_k, hy_qmin, hy_qmax, hy_bus, q, s, spill_cost, inj):
     """Greedy PTDF redispatch, in place: relieve the worst overload by the cheapest pair.
 
     Each move raises one resource (thermal within its ramp window, curtailed renewables,
@@ -1131,12 +1131,13 @@ def redispatch(ptdf, line_max, tol, max_moves, on, elo, ehi, p0, init_on, ru, rd
                     ub[nu] = b; uc[nu] = voll; ur[nu] = load[t, b] - shed[t, b]; ut[nu] = 3; ui[nu] = b
                     nu += 1
             for h in range(H):
-                room = (q[t, h] - hy_qmin[h]) * hy_k[h]
+                room = (q[t, h] - min(hy_qmin[h], hy_qmax[h])) * hy_k[h]
                 if room > 1e-9:
                     db[nd] = hy_bus[h]; dc[nd] = -spill_cost; dr_[nd] = room; dt[nd] = 4; di[nd] = h
                     nd += 1
-                if s[t, h] > 1e-9:
-                    ub[nu] = hy_bus[h]; uc[nu] = -spill_cost; ur[nu] = s[t, h] * hy_k[h]; ut[nu] = 4; ui[nu] = h
+                room = min(s[t, h], hy_qmax[h] - q[t, h]) * hy_k[h]
+                if room > 1e-9:
+                    ub[nu] = hy_bus[h]; uc[nu] = -spill_cost; ur[nu] = room; ut[nu] = 4; ui[nu] = h
                     nu += 1
             bi = -1
             bj = -1
@@ -1190,3 +1191,27 @@ def redispatch(ptdf, line_max, tol, max_moves, on, elo, ehi, p0, init_on, ru, rd
             if o > worst:
                 worst = o
     return worst
+
+
+@njit
+def mcf_multi(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply):
+    """Solve independent min-cost-flow components one after another.
+
+    Component ``c`` owns arcs ``arc_idx[arc_ptr[c]:arc_ptr[c+1]]`` (indices into the global
+    ``lo``/``hi``/``cost``), with local end points ``ltail``/``lhead`` (aligned with
+    ``arc_idx``) numbered ``0..comp_nodes[c]-1``, and supplies
+    ``lsupply[node_ptr[c]:node_ptr[c+1]]``. Returns the global flow and the unrouted supply.
+    """
+    m = lo.shape[0]
+    flow = np.zeros(m)
+    unrouted = 0.0
+    for c in range(comp_nodes.shape[0]):
+        a0 = arc_ptr[c]
+        a1 = arc_ptr[c + 1]
+        idx = arc_idx[a0:a1]
+        f, u, _, _ = mcf_solve(comp_nodes[c], ltail[a0:a1], lhead[a0:a1], lo[idx], hi[idx], cost[idx],
+                               lsupply[node_ptr[c]:node_ptr[c + 1]])
+        for i in range(a1 - a0):
+            flow[idx[i]] = f[i]
+        unrouted += u
+    return flow, unrouted

@@ -140,16 +140,66 @@ class _Win:
 
         # reserve the flexible units hold at zero flow (hydro pmax, storage pdis)
         self.flex_res0 = float(np.sum(sys.hy_pmax) + np.sum(sys.st_pdis))
+        self.supply_scale = max(1.0, float(np.abs(self.supply[:-2]).sum()))
+        self.comps, self.lsupply = _components(self.n_nodes, self.tail, self.head, self.supply, self.role)
+        self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
 
     def flex(self, price: np.ndarray, mu: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Exact price response of hydro + storage: flow and its cost (incl. water value)."""
         if mu is None:
             mu = self.zero_n
         cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
-        flow, unrouted, self.ph, self.au = K.mcf_solve(self.n_nodes, self.tail, self.head, self.lo, self.hi, cost, self.supply)
-        if unrouted > 1e-6:  # cannot happen: slack arcs make every window routable
-            raise RuntimeError("native: flexible network infeasible even with slack arcs")
+        flow, unrouted = K.mcf_multi(*self.comps, self.lo, self.hi, cost, self.lsupply)
+        if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
+            raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
+
+
+def _components(n_nodes: int, tail: np.ndarray, head: np.ndarray, supply: np.ndarray, role: np.ndarray):
+    """Split the flexible network into independent rivers / storage units.
+
+    The shared sink and slack nodes (the last two) are copied into every component; the
+    slack-to-sink drain arc too (its capacity is ample for each). Local supplies are
+    re-balanced per component.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    SINK, SLACK = n_nodes - 2, n_nodes - 1
+    inner = (tail < SINK) & (head < SINK)
+    N0 = n_nodes - 2
+    g = coo_matrix((np.ones(int(inner.sum())), (tail[inner], head[inner])), shape=(N0, N0))
+    nc, lab = connected_components(g, directed=False)
+    owner = np.where(tail < SINK, tail, head)
+    arc_comp = np.full(tail.shape[0], -1, np.int64)
+    real = owner < SINK
+    arc_comp[real] = lab[owner[real]]
+    drain = np.nonzero(role == K.R_DRAIN)[0]
+    arc_ptr = [0]
+    arc_idx, ltail, lhead, node_ptr, lsup, cn = [], [], [], [0], [], []
+    order = np.argsort(lab, kind="stable")
+    starts = np.searchsorted(lab[order], np.arange(nc + 1))
+    for c in range(nc):
+        nodes = order[starts[c]:starts[c + 1]]
+        loc = {int(v): i for i, v in enumerate(nodes)}
+        k = len(nodes)
+        idx = np.concatenate([np.nonzero(arc_comp == c)[0], drain])
+        remap = np.vectorize(lambda v: k if v == SINK else (k + 1 if v == SLACK else loc[int(v)]), otypes=[np.int64])
+        arc_idx.append(idx)
+        ltail.append(remap(tail[idx]))
+        lhead.append(remap(head[idx]))
+        sup = np.zeros(k + 2)
+        sup[:k] = supply[nodes]
+        sup[k + 1] = supply[SLACK]
+        sup[k] = -sup[:k].sum() - sup[k + 1]
+        lsup.append(sup)
+        cn.append(k + 2)
+        arc_ptr.append(arc_ptr[-1] + len(idx))
+        node_ptr.append(node_ptr[-1] + k + 2)
+    e_i = [np.zeros(0, np.int64)]
+    comps = (np.array(cn, np.int64), np.array(arc_ptr, np.int64), np.concatenate(arc_idx + e_i).astype(np.int64),
+             np.array(node_ptr, np.int64), np.concatenate(ltail + e_i), np.concatenate(lhead + e_i))
+    return comps, np.concatenate(lsup + [np.zeros(0)])
 
 
 # ----------------------------------------------------------------------------------------
@@ -349,7 +399,7 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
                             w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_seg_mw, sys.th_seg_cost,
                             sys.th_bus, p, w.re_avail, re_p, sys.re_bus, float(sys.curtail_cost), w.ex_min, w.ex_max,
                             sys.ex_price, sys.ex_bus, ex, w.load, shed, float(sys.voll), sys.hy_k, sys.hy_qmin,
-                            sys.hy_bus, q, s, float(sys.spill_cost), inj)
+                            w.hy_qmax, sys.hy_bus, q, s, float(sys.spill_cost), inj)
         line_flow = inj @ sys.ptdf.T
     else:
         over = 0.0
