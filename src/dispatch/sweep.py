@@ -191,7 +191,7 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | SweepSpec, *, c
     else:
         path = Path(spec)
         src = str(path)
-        if not path.is_file():
+        if not path.exists() or path.is_dir():
             raise SweepError(f"sweep spec {src}: no such file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -922,6 +922,8 @@ def plot_comparison(table: pl.DataFrame, path: str | os.PathLike[str]) -> None:
     for a in axes[1]:
         a.set_xticks(x)
         a.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    for a in (axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 1]):  # non-negative quantities
+        a.set_ylim(bottom=0.0)
     for a in axes.flat:
         a.grid(axis="y", alpha=0.3)
     fig.suptitle(f"scenario comparison ({len(labels)} scenarios)")
