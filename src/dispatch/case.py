@@ -246,6 +246,27 @@ def _known_columns(df: pl.DataFrame, allowed: set[str], file: str, what: str) ->
             raise CaseError(f"unknown {what} {c!r}; columns must name {what}s of the case tables", file=file, column=c)
 
 
+#: Allowed ratio of the load series' peak to ``cases.csv`` ``peak_load_mw`` (heatwave years
+#: run ~6 % above it; a factor of 1000 is kW or W written for MW).
+PEAK_RATIO = (0.5, 2.0)
+
+
+def _check_load_scale(load: pl.DataFrame, case_row: pl.DataFrame, file: str) -> None:
+    """Order-of-magnitude guard: the series' peak must be near the case's stated peak."""
+    total = load.drop("hour").sum_horizontal().to_numpy()
+    want = float(case_row["peak_load_mw"][0])
+    peak = float(total.max()) if total.size else 0.0
+    ratio = peak / want
+    if not PEAK_RATIO[0] <= ratio <= PEAK_RATIO[1]:
+        i = int(np.argmax(total))
+        hint = " (kW instead of MW?)" if ratio > 100 else ""
+        raise CaseError(
+            f"the load series peaks at {peak:g} MW, {ratio:.3g} x the case's peak_load_mw {want:g} in cases.csv{hint}; "
+            f"the series must be in MW with a peak within {PEAK_RATIO[0]:g}..{PEAK_RATIO[1]:g} x peak_load_mw",
+            file=file, row=i + 1,
+        )
+
+
 def _load_series(name: str, hydrology: str, tables: dict[str, pl.DataFrame], full_hydro: pl.DataFrame,
                  routing: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     ts = timeseries_dir()
@@ -271,6 +292,7 @@ def _load_series(name: str, hydrology: str, tables: dict[str, pl.DataFrame], ful
         load = load.with_columns([(pl.col(c).cast(pl.Float64) * f).alias(c) for c in load_buses])
         p["load_factor"] = lf
     out["load"] = load.select(["hour"] + load_buses)
+    _check_load_scale(out["load"], tables["cases"].filter(pl.col("case") == name), str(p["load"]))
     # wind/solar and small-hydro availability, pu
     ren = tables["renewables"]
     for key, kinds in (("renewables_pu", ("wind", "solar")), ("ror_pu", ("hydro_ror",))):

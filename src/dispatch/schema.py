@@ -409,6 +409,11 @@ def validate_series(df: pl.DataFrame, file: str, columns: list[str] | None = Non
         raise _fail(f"series has {df.height} rows; exactly {HOURS_PER_YEAR} hourly rows are required", file, None, None)
     if "hour" not in df.columns:
         raise _fail("missing column; an integer hour-of-year column 'hour' (0..8759) is required", file, "hour")
+    if not df["hour"].dtype.is_integer():
+        raise _fail(f"dtype {df['hour'].dtype} not allowed; the hour column must be an integer 0..8759", file, "hour")
+    if df["hour"].null_count():
+        i = int(df["hour"].is_null().arg_max())
+        raise _fail("hour is missing; hours must run 0..8759 without gaps or repeats", file, "hour", i + 1)
     h = df["hour"].to_numpy()
     gap = h != np.arange(HOURS_PER_YEAR)
     if gap.any():
@@ -430,4 +435,5 @@ def validate_series(df: pl.DataFrame, file: str, columns: list[str] | None = Non
         bad = (a < lo) | (a > hi)
         if bad.any():
             i = int(np.argmax(bad))
-            raise _fail(f"value {a[i]:g} out of range; allowed [{lo}, {hi}] {unit}", file, c, i + 1)
+            hint = " (kW instead of MW?)" if unit == "MW" and a[i] > hi else ""
+            raise _fail(f"value {a[i]:g} out of range{hint}; allowed [{lo}, {hi}] {unit}", file, c, i + 1)
