@@ -175,7 +175,7 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     routed = 0.0
     phases = 0
     augs = 0
-    while total_exc - routed > 1e-9 * max(1.0, total_exc):
+    while total_exc - routed > 1e-13 * max(1.0, total_exc):
         for v in range(N):
             dist[v] = INF
             pred[v] = -1

@@ -38,6 +38,19 @@ No external solver is called. A window is solved in two phases.
      line is within its rating; shedding only as the last resort.
 
 The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned schedule.
+
+Status and known limits (measured figures in ``benches/RESULTS.md``)
+--------------------------------------------------------------------
+* Speed: dominated by :func:`dispatch.kernels.mcf_solve` (successive shortest paths);
+  ~0.2 s per call on a sichuan-2030 window, ~80 calls per window -> ~20 s per 48 h window,
+  far from the 20 ms design target. A specialised solver (network simplex warm-started
+  across iterations, or per-reservoir greedy with cascade prices) is the next step.
+* Quality: within ~0.4-0.9 % of the milp optimum on toy and copper-plate sichuan windows;
+  the Frank-Wolfe dispatch converges slowly (storage cycling at flat prices).
+* Network: the greedy PTDF redispatch clears the toy network but not the heavily
+  congested sichuan-2030 grid (hydro is scheduled copper-plate, then moved): there the
+  result violates line limits and ``info["overload_mw"]`` says by how much.
+* Demand response is never dispatched in the primal (always feasible, possibly costlier).
 """
 
 from __future__ import annotations
