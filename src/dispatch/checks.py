@@ -253,7 +253,15 @@ class PeakResponseCheck(_CheckBase):
         w = max(len(a) for a, _ in rows)
         out = "\n".join(f"{a:<{w}}  {b}" for a, b in rows)
         if self.resources:
-            out += "\n\nDR resources\n" + text_table(self.resources)
+            cls: dict[tuple[Any, ...], dict[str, Any]] = {}
+            for d in self.resources:
+                key = (d["max_dur_h"], d["max_events"], d["payback_frac"], d["cost"])
+                c = cls.setdefault(key, {"max_dur_h": key[0], "max_events": key[1], "payback_frac": key[2], "cost": key[3],
+                                         "resources": 0, "p_max_mw": 0.0, "effective_mw": 0.0})
+                c["resources"] += 1
+                c["p_max_mw"] += d["p_max_mw"]
+                c["effective_mw"] += d.get("effective_mw", 0.0)
+            out += "\n\nDR resources by class (all resources in to_dict()['resources'])\n" + text_table(list(cls.values()))
         for n in self.notes:
             out += f"\nnote: {n}"
         return out
@@ -408,7 +416,8 @@ def peak_response(
     dynamic : bool
         Also re-dispatch the peak hours with the engine (see Notes).
     engine : str or None
-        Engine for the re-dispatch; default the one that made ``res`` (``milp`` if unknown).
+        Engine for the re-dispatch (default ``'milp'``: the re-dispatch is a small
+        one-bus problem that the exact engine solves in seconds).
     pad_h : int
         Hours after each peak period added to its window, where DR payback may fall.
     dr_groups : int or None
@@ -513,7 +522,7 @@ def peak_response(
         dynamic_reason="not run", passed=bool(static_ok), reason="", notes=notes, resources=dr,
     )
     if dynamic:
-        _dynamic_peak(out, case_name, load, stamps, need, cap, periods, _pool(dr, dr_groups), engine or res.summary.get("engine"), pad_h, options)
+        _dynamic_peak(out, case_name, load, stamps, need, cap, periods, _pool(dr, dr_groups), engine or "milp", pad_h, options)
     if out.dynamic_passed is None:
         out.passed = out.static_passed
         out.reason = "static: " + sreason
