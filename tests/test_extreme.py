@@ -95,9 +95,7 @@ def assert_shed_reported(sys_, state, sol, res, tol: float = 1e-5) -> list[str]:
     assert res.frames["buses"]["shed_mw"].sum() == pytest.approx(s["unserved_mwh"], rel=1e-9, abs=1e-6)
     assert res.frames["system"]["shed_mw"].sum() == pytest.approx(s["unserved_mwh"], rel=1e-9, abs=1e-6)
     assert s["max_balance_violation_mw"] < 1e-4 * max(1.0, float(sys_.load_mw.max()))
-    # shedding is priced at VOLL in the objective
-    assert sol.objective >= sys_.voll * float(shed.sum()) * (1 - 1e-9) - 1e-6 * abs(sol.objective)
-    return lines
+    return lines  # (check_solution has checked objective == window_cost, which prices shed at VOLL)
 
 
 # ----------------------------------------------------------------------------------- drought
