@@ -48,12 +48,13 @@ COLOURS = {
     "hydro": "#1f77b4",
     "wind": "#59a14f",
     "solar": "#f1c232",
+    "run-of-river hydro": "#9ecae9",
     "other renewables": "#76b7b2",
     "storage discharge": "#ff9d3a",
     "demand response": "#d37295",
     "load shed": "#d62728",
     "storage charge": "#ffbe7d",
-    "exports": "#86bcb6",
+    "exports": "#bcbd22",
 }
 
 
@@ -97,7 +98,9 @@ def _energy_unit(values: np.ndarray) -> tuple[float, str]:
 def supply_by_type(res: Any) -> pl.DataFrame:
     """Hourly supply and withdrawals by type (MW); thermal split by unit kind.
 
-    Columns: time, one column per supply type (positive), ``storage charge`` and
+    Columns: time, one column per supply type (positive; run-of-river plants modelled as
+    non-dispatchable renewables of kind ``hydro_ror`` apart from other renewables),
+    ``storage charge`` and
     ``exports`` (negative), and ``load``.
     """
     s = res.system
@@ -107,11 +110,16 @@ def supply_by_type(res: Any) -> pl.DataFrame:
         out = out.join(th, on="time", how="left")
     else:
         out = out.with_columns(s["thermal_mw"].alias("thermal"))
+    ror = pl.Series("ror", np.zeros(s.height))
+    if "renewables" in res.frames and res.renewables.height:
+        r = res.renewables.filter(pl.col("kind") == "hydro_ror").group_by("time").agg(pl.col("p_mw").sum())
+        ror = s.select("time").join(r, on="time", how="left").fill_null(0.0)["p_mw"]
     out = out.with_columns(
         s["hydro_mw"].alias("hydro"),
+        ror.alias("run-of-river hydro"),
         s["wind_mw"].alias("wind"),
         s["solar_mw"].alias("solar"),
-        s["other_re_mw"].alias("other renewables"),
+        (s["other_re_mw"] - ror).alias("other renewables"),
         s["storage_discharge_mw"].alias("storage discharge"),
         s["dr_mw"].alias("demand response"),
         s["shed_mw"].alias("load shed"),
