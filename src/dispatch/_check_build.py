@@ -1,6 +1,12 @@
-"""Fail loudly, with the fix, when the compiled core is missing (never a slow fallback)."""
+"""Fail loudly, with the fix, when the compiled core is missing (never a slow fallback).
+
+The check looks the extension up without importing it (importing it would pull numpy into
+``dispatch --help``); the engines import it when they run.
+"""
 
 from __future__ import annotations
+
+import importlib.util
 
 MESSAGE = """dispatch: the compiled core `dispatch._core` is not built.
 
@@ -13,7 +19,5 @@ fetches by itself.
 
 
 def check_build() -> None:
-    try:
-        from . import _core  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - exercised only on broken installs
-        raise ImportError(MESSAGE + f"\n(original error: {exc})") from exc
+    if importlib.util.find_spec("dispatch._core") is None:
+        raise ImportError(MESSAGE)

@@ -432,7 +432,8 @@ def components_frame(sys: SystemArrays) -> pl.DataFrame:
             )
 
     add("thermal", sys.th_names, sys.th_kind, sys.th_bus, sys.th_pmax, sys.th_pmin, None,
-        lambda i: {"min_up_h": sys.th_min_up[i], "min_down_h": sys.th_min_down[i], "co2_t_per_mwh": sys.th_co2[i]})
+        lambda i: {"min_up_h": sys.th_min_up[i], "min_down_h": sys.th_min_down[i], "co2_t_per_mwh": sys.th_co2[i],
+                   "must_run": bool(sys.th_must_run[i])})
     re_cap = sys.re_avail_mw.max(axis=0) if sys.n_re and sys.n_hours else np.zeros(sys.n_re)
     add("renewable", sys.re_names, sys.re_kind, sys.re_bus, re_cap, np.zeros(sys.n_re), None, None)
     add("hydro", sys.hy_names, sys.hy_kind, sys.hy_bus, sys.hy_pmax, sys.hy_qmin * sys.hy_k, None,

@@ -27,6 +27,7 @@ from .arrays import SOLUTION_ARRAYS, State, SystemArrays, WindowSolution, advanc
 from .engines import get_engine
 from .errors import DispatchError
 from .results import Result, _atomic_write, build_result, concat_solutions
+from .validate import validate_arrays, validate_state
 
 CHECKPOINT_VERSION = 1
 
@@ -106,7 +107,11 @@ class _Checkpoints:
         p = self.path(k)
         if not p.is_file():
             return None
-        with np.load(p, allow_pickle=False) as z:
+        try:
+            z = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DispatchError(f"checkpoint {p} cannot be read ({exc}); delete it to recompute that window") from exc
+        with z:
             sc = z["scalars"]
             sol = WindowSolution(
                 t0=int(sc[0]), objective=float(sc[1]), lower_bound=float(sc[2]), wall_s=float(sc[3]),
@@ -167,6 +172,9 @@ def simulate(
     """
     t_wall = time.perf_counter()
     sys = _as_arrays(case, hydrology)
+    validate_arrays(sys)
+    if state is not None:
+        validate_state(sys, state)
     eng = get_engine(engine)
     if window_h < 1 or lookahead_h < 0:
         raise DispatchError(f"window_h must be >= 1 and lookahead_h >= 0 (got {window_h}, {lookahead_h})")
