@@ -763,10 +763,25 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     t_start = time.perf_counter()
     deadline = t_start + opt.time_limit_s if opt.time_limit_s else None
     rounds = 0
+    lp_pre = 0
+    # --- line limits the LP relaxation needs, found with cheap warm-started LPs ----------
+    if model.sys.n_line and len(model.int_cols):
+        ic = model.int_cols.astype(np.int32)
+        h.changeColsIntegrality(len(ic), ic, np.zeros(len(ic), np.uint8))
+        while True:
+            _run(model, deadline)
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                break
+            lp_pre += 1
+            if not _add_violated_lines(model, np.asarray(h.getSolution().col_value), opt.line_tol):
+                break
+        h.changeColsIntegrality(len(ic), ic, np.ones(len(ic), np.uint8))
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
     while True:
         status = _run(model, deadline)
         if not _has_solution(model):
+            if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+                raise EngineError(f"window t0={model.t0} n={model.n}: time limit reached before a feasible schedule")
             raise EngineError(
                 f"window t0={model.t0} n={model.n}: HiGHS found no feasible schedule ({status}); "
                 + _iis_report(model)
@@ -776,6 +791,17 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         rounds += 1
         if not added:
             break
+        # start the next round from this commitment (HiGHS completes it with an LP); a
+        # storage unit that mixed charge and discharge keeps the larger of the two
+        ic = model.int_cols.astype(np.int32)
+        start = np.round(x[ic])
+        if "st_z" in model.v:
+            zc = model.v["st_z"]
+            mode = (x[model.v["st_ch"]] >= x[model.v["st_dis"]]).astype(float)
+            pos = np.searchsorted(ic, zc.ravel())
+            hit = (pos < len(ic)) & (ic[np.minimum(pos, len(ic) - 1)] == zc.ravel())
+            start[pos[hit]] = mode.ravel()[hit]
+        h.setSolution(len(ic), ic, start)
         if deadline is not None and time.perf_counter() > deadline:
             raise EngineError(f"window t0={model.t0}: time limit reached while adding lazy constraints")
     mip = len(model.int_cols) > 0
@@ -819,6 +845,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         "mip_status": mip_status,
         "mip_rounds": rounds,
         "lp_rounds": lp_rounds,
+        "relaxation_line_rounds": lp_pre,
         "mip_s": t_mip,
         "solve_s": time.perf_counter() - t_start,
         "lines_enforced": int(model.lines_added.sum()),
