@@ -90,7 +90,7 @@ class SystemArrays:
     hy_bus: IntArr
     hy_k: FloatArr  # MW per m3/s
     hy_pmax: FloatArr  # MW
-    hy_qmin: FloatArr  # m3/s minimum (ecological) release
+    hy_qmin: FloatArr  # m3/s minimum (ecological) outflow: release + spill
     hy_vmin: FloatArr  # hm3
     hy_vmax: FloatArr  # hm3
     hy_inflow: FloatArr  # (T, H) m3/s local (incremental) natural inflow

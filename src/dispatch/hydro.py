@@ -197,7 +197,7 @@ def plan_hydro(
         k = np.asarray(sys.hy_k, float)
         qmax = np.asarray(sys.hy_pmax, float) / np.where(k > 0, k, 1.0)
         qmin = np.minimum(np.asarray(sys.hy_qmin, float), qmax)
-        q = mb.var("q", sys.hy_names, P, qmin[None], qmax[None])
+        q = mb.var("q", sys.hy_names, P, 0.0, qmax[None])
         # the minimum release is soft here (a plan must exist even in a drought): "virtual"
         # water up to qmin may enter a reservoir at more than VOLL x the cascade's energy, so
         # it is used only where qmin cannot be met; reported in info["qmin_short_hm3"]
@@ -239,6 +239,8 @@ def plan_hydro(
         v_goal = v0 if end_volume is None else np.clip(np.asarray(end_volume, float), sys.hy_vmin, sys.hy_vmax)
         short = mb.var("short", sys.hy_names, 1, 0.0, np.inf, (conv * max(dearest, 1.0))[None])
         end = mb.rows("end", sys.hy_names, 1, v_goal[None], np.inf, [(v[-1:], 1.0), (short, 1.0)])
+        # minimum (ecological) flow on the outflow, as in the window model
+        mb.rows("qmin", sys.hy_names, P, np.broadcast_to(qmin[None], (P, H)), np.inf, [(q, 1.0), (s, 1.0)])
     mb.rows("balance", comps_sys, P, load[:, None], load[:, None], terms)
     lp = mb.to_lp(names=False)
     h = highspy.Highs()

@@ -17,7 +17,7 @@ Definitions checked (the model of :mod:`dispatch.milp` and ``docs``):
   before a shut-down ``p <= SD`` (``SU``/``SD`` taken within ``[pmin, pmax]``); ``th_su`` is
   exactly "on now, off the hour before"; min up/down with the history in ``state``;
   must-run units on (unless history forces them off);
-* hydro: ``min(qmin, pmax/k) <= q <= pmax/k``, ``s >= 0``, ``vmin <= v <= vmax``, the mass
+* hydro: ``0 <= q <= pmax/k``, ``q + s >= min(qmin, pmax/k)``, ``s >= 0``, ``vmin <= v <= vmax``, the mass
   balance with upstream release + spill after ``hy_delay`` (history from ``state.hy_hist``);
 * storage: power and energy bounds, no simultaneous charge and discharge, the energy
   recursion with efficiencies and self-discharge from ``state.st_e``;
@@ -207,7 +207,9 @@ def check_solution(
         qmax = (sys.hy_pmax / np.where(k > 0, k, 1.0))[None]
         qmin = np.minimum(sys.hy_qmin[None], qmax)
         tq = tol * np.maximum(1.0, qmax)
-        rep.grid(sol.hy_q < qmin - tq, names, "qmin", "release below minimum", sol.hy_q)
+        out = sol.hy_q + sol.hy_s
+        rep.grid(out < qmin - tq, names, "qmin", "outflow (release + spill) below minimum", out)
+        rep.grid(sol.hy_q < -tq, names, "q", "negative release", sol.hy_q)
         rep.grid(sol.hy_q > qmax + tq, names, "qmax", "release above pmax/k", sol.hy_q)
         rep.grid(sol.hy_s < -tq, names, "spill", "negative spill", sol.hy_s)
         tv = tol * np.maximum(1.0, sys.hy_vmax)[None]

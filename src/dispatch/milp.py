@@ -499,8 +499,10 @@ def build_window(
         k = np.asarray(sys.hy_k, float)
         qmax = np.asarray(sys.hy_pmax, float) / np.where(k > 0, k, 1.0)
         qmin = np.minimum(np.asarray(sys.hy_qmin, float), qmax)
-        q = V["hy_q"] = mb.var("q", names, n, qmin[None], qmax[None])
+        q = V["hy_q"] = mb.var("q", names, n, 0.0, qmax[None])
         s = V["hy_s"] = mb.var("spill", names, n, 0.0, INF, sys.spill_cost * k[None])
+        # the minimum (ecological) flow is on the outflow: water may pass by the turbines
+        R["hy_qmin"] = mb.rows("qmin", names, n, np.broadcast_to(qmin[None], (n, H)), INF, [(q, 1.0), (s, 1.0)])
         vol = V["hy_v"] = mb.var("v", names, n, sys.hy_vmin[None], sys.hy_vmax[None])
         c = M3S_TO_HM3_PER_H
         arr_hist = upstream_arrivals(sys, state, t0, n, None)
