@@ -1215,3 +1215,484 @@ def mcf_multi(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost
             flow[idx[i]] = f[i]
         unrouted += u
     return flow, unrouted
+
+
+# ----------------------------------------------------------------------------------------
+# exact per-hour network repair: a dense bounded-variable LP (own primal simplex)
+# ----------------------------------------------------------------------------------------
+@njit
+def lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter):
+    """Primal simplex on a dense tableau with bounded variables, in place.
+
+    ``T`` (m, N) is ``B^-1 A`` for the current basis ``basis`` (m,), ``x`` (N,) holds every
+    variable's value (nonbasic ones at a bound), ``d`` (N,) the reduced costs. Entering by
+    Dantzig's rule, switching to Bland's rule after a run of degenerate pivots (no cycling).
+    Returns the number of iterations, or -1 when ``max_iter`` was hit.
+    """
+    m, N = T.shape
+    dtol = 1e-9
+    ptol = 1e-9
+    degen = 0
+    bland = False
+    for it in range(max_iter):
+        jin = -1
+        dirn = 0
+        best = 0.0
+        for j in range(N):
+            if isbasic[j]:
+                continue
+            dj = d[j]
+            if dj < -dtol and x[j] < hi[j] - 1e-12:
+                sc = -dj
+                dd = 1
+            elif dj > dtol and x[j] > lo[j] + 1e-12:
+                sc = dj
+                dd = -1
+            else:
+                continue
+            if bland:
+                jin = j
+                dirn = dd
+                break
+            if sc > best:
+                best = sc
+                jin = j
+                dirn = dd
+        if jin < 0:
+            return it
+        theta = hi[jin] - lo[jin]
+        r = -1
+        rb = 1 << 62
+        for i in range(m):
+            a = dirn * T[i, jin]
+            b = basis[i]
+            if a > ptol:
+                lim = (x[b] - lo[b]) / a
+            elif a < -ptol:
+                lim = (hi[b] - x[b]) / (-a)
+            else:
+                continue
+            if lim < 0.0:
+                lim = 0.0
+            if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
+                theta = lim
+                r = i
+                rb = b
+        if theta > 1e200:
+            return -1
+        if theta <= 1e-12:
+            degen += 1
+            if degen > 50:
+                bland = True
+        else:
+            degen = 0
+        x[jin] += dirn * theta
+        for i in range(m):
+            if T[i, jin] != 0.0:
+                x[basis[i]] -= dirn * T[i, jin] * theta
+        if r < 0:
+            x[jin] = hi[jin] if dirn > 0 else lo[jin]
+            continue
+        b = basis[r]
+        a = dirn * T[r, jin]
+        x[b] = lo[b] if a > 0.0 else hi[b]
+        piv = T[r, jin]
+        for k in range(N):
+            T[r, k] /= piv
+        for i in range(m):
+            if i == r:
+                continue
+            f = T[i, jin]
+            if f != 0.0:
+                for k in range(N):
+                    T[i, k] -= f * T[r, k]
+        f = d[jin]
+        if f != 0.0:
+            for k in range(N):
+                d[k] -= f * T[r, k]
+        isbasic[b] = False
+        isbasic[jin] = True
+        basis[r] = jin
+    return -1
+
+
+@njit
+def _reduced_costs(T, c, basis):
+    m, N = T.shape
+    d = c.copy()
+    for i in range(m):
+        cb = c[basis[i]]
+        if cb != 0.0:
+            for k in range(N):
+                d[k] -= cb * T[i, k]
+    return d
+
+
+@njit
+def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
+    """min cost . x over columns (pieces) ``0 <= x_j <= cw_j`` injecting ``csign_j`` MW at
+    bus ``cbus_j`` per unit, keeping the balance (sum of injections 0) and, for each line in
+    ``rows``, the flow change within ``[flo - f, fhi - f]``. Two phases (infeasibility, then
+    cost). Returns the piece values and the remaining infeasibility (0 when solved).
+    """
+    nc = cbus.shape[0]
+    m = rows.shape[0] + 1
+    # variables: nc pieces, (m-1) flow slacks, 2m artificials
+    N = nc + (m - 1) + 2 * m
+    A = np.zeros((m, N))
+    lo = np.zeros(N)
+    hi = np.zeros(N)
+    x = np.zeros(N)
+    for j in range(nc):
+        A[0, j] = csign[j]
+        for i in range(m - 1):
+            A[i + 1, j] = csign[j] * ptdf[rows[i], cbus[j]]
+        hi[j] = cw[j]
+    basis = np.empty(m, np.int64)
+    isbasic = np.zeros(N, np.bool_)
+    for i in range(m):
+        pa = nc + (m - 1) + 2 * i
+        A[i, pa] = 1.0
+        A[i, pa + 1] = -1.0
+        hi[pa] = 1e30
+        hi[pa + 1] = 1e30
+        if i == 0:
+            basis[i] = pa
+            continue
+        l = rows[i - 1]
+        sj = nc + i - 1
+        A[i, sj] = -1.0
+        lo[sj] = flo[l] - fl[l]
+        hi[sj] = fhi[l] - fl[l]
+        if lo[sj] > hi[sj]:
+            hi[sj] = lo[sj]
+        if lo[sj] <= 0.0 and hi[sj] >= 0.0:
+            basis[i] = sj
+            x[sj] = 0.0
+        elif hi[sj] < 0.0:
+            x[sj] = hi[sj]
+            basis[i] = pa + 1  # -q = s  ->  q = -s
+            x[pa + 1] = -hi[sj]
+        else:
+            x[sj] = lo[sj]
+            basis[i] = pa
+            x[pa] = lo[sj]
+    # tableau = B^-1 A (B is diagonal +-1 here)
+    for i in range(m):
+        piv = A[i, basis[i]]
+        if piv != 1.0:
+            for k in range(N):
+                A[i, k] /= piv
+        isbasic[basis[i]] = True
+    c = np.zeros(N)
+    for i in range(m):
+        pa = nc + (m - 1) + 2 * i
+        c[pa] = 1.0
+        c[pa + 1] = 1.0
+    d = _reduced_costs(A, c, basis)
+    lp_bounded_simplex(A, x, lo, hi, d, basis, isbasic, max_iter)
+    infeas = 0.0
+    for i in range(m):
+        pa = nc + (m - 1) + 2 * i
+        for a in (pa, pa + 1):
+            if x[a] < 0.0:
+                x[a] = 0.0
+            infeas += x[a]
+            hi[a] = x[a]  # never more infeasible than phase 1 left it
+    c[:] = 0.0
+    for j in range(nc):
+        c[j] = ccost[j]
+    d = _reduced_costs(A, c, basis)
+    lp_bounded_simplex(A, x, lo, hi, d, basis, isbasic, max_iter)
+    out = np.empty(nc)
+    for j in range(nc):
+        out[j] = min(max(x[j], 0.0), cw[j])
+    return out, infeas
+
+
+@njit
+def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus, th_p,
+               re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
+               hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,
+               spill_cost, st_pch, st_pdis, st_emin, st_emax, st_eta_ch, st_eta_dis, st_loss, st_bus, st_e0, ch, dis, e,
+               max_rounds, max_iter):
+    """Make every hour's DC line flows feasible by a least-cost redispatch, in place.
+
+    Hours in sequence; each hour an exact LP (:func:`lp_solve_rows`) over per-hour moves that
+    keep every other constraint valid: thermal within its envelope and ramp window between
+    the repaired previous hour and the planned next one; renewables down to 0 / up to the
+    available; exports within their limits; shedding per bus (VOLL); hydro release turned
+    into spill (or spill into release), or water kept in / taken from the reservoir as far
+    as the plant's and its downstream plant's volumes stay within bounds in all later hours;
+    storage within its power limits and energy margins of all later hours. Lines enter as
+    rows once overloaded or within ``margin`` of their rating (row generation). Returns the
+    largest remaining overload (MW).
+    """
+    n, G = th_p.shape
+    L = ptdf.shape[0]
+    B = load.shape[1]
+    R = re_p.shape[1]
+    E = ex_p.shape[1]
+    H = q.shape[1]
+    NS = ch.shape[1]
+    K = seg_mw.shape[1]
+    NC = G * 2 * K + 2 * R + 2 * E + 2 * B + 4 * H + 4 * NS
+    cbus = np.empty(NC, np.int64)
+    csign = np.empty(NC)
+    ccost = np.empty(NC)
+    cw = np.empty(NC)
+    ckind = np.empty(NC, np.int64)
+    cidx = np.empty(NC, np.int64)
+    flo = np.empty(L)
+    fhi = np.empty(L)
+    for l in range(L):
+        tl = 1e-9 * max(1.0, line_max[l])
+        fhi[l] = max(line_max[l] - tl, 0.0)
+        flo[l] = -fhi[l]
+    inrow = np.zeros(L, np.bool_)
+    rows = np.empty(L, np.int64)
+    inj = np.empty(B)
+    fl = np.empty(L)
+    worst = 0.0
+    c36 = 0.0036
+    for t in range(n):
+        for l in range(L):
+            inrow[l] = False
+        nrow = 0
+        for rnd in range(max_rounds):
+            # injections and flows
+            for b in range(B):
+                inj[b] = shed[t, b] - load[t, b]
+            for g in range(G):
+                inj[th_bus[g]] += th_p[t, g]
+            for r in range(R):
+                inj[re_bus[r]] += re_p[t, r]
+            for x in range(E):
+                inj[ex_bus[x]] -= ex_p[t, x]
+            for h in range(H):
+                inj[hy_bus[h]] += hy_k[h] * q[t, h]
+            for x in range(NS):
+                inj[st_bus[x]] += dis[t, x] - ch[t, x]
+            viol = False
+            for l in range(L):
+                f = 0.0
+                for b in range(B):
+                    f += ptdf[l, b] * inj[b]
+                fl[l] = f
+                if abs(f) > fhi[l] + 1e-9 * max(1.0, line_max[l]):
+                    viol = True
+            if not viol:
+                break
+            for l in range(L):
+                if not inrow[l] and abs(fl[l]) > margin * line_max[l]:
+                    inrow[l] = True
+                    rows[nrow] = l
+                    nrow += 1
+            # columns
+            nc = 0
+            for g in range(G):
+                if not on[t, g]:
+                    continue
+                lo_ = elo[t, g]
+                hi_ = ehi[t, g]
+                if t > 0:
+                    if on[t - 1, g]:
+                        lo_ = max(lo_, th_p[t - 1, g] - rd[g])
+                        hi_ = min(hi_, th_p[t - 1, g] + ru[g])
+                elif init_on[g]:
+                    lo_ = max(lo_, p0[g] - rd[g])
+                    hi_ = min(hi_, p0[g] + ru[g])
+                if t + 1 < n and on[t + 1, g]:
+                    lo_ = max(lo_, th_p[t + 1, g] - ru[g])
+                    hi_ = min(hi_, th_p[t + 1, g] + rd[g])
+                pg = th_p[t, g]
+                lo_ = min(lo_, pg)
+                hi_ = max(hi_, pg)
+                pos = pmin[g]
+                for k in range(K):
+                    s0 = pos
+                    s1 = pos + seg_mw[g, k]
+                    pos = s1
+                    if k == K - 1:
+                        s1 = max(s1, hi_)
+                    if k == 0:
+                        s0 = min(s0, lo_)
+                    wu = min(s1, hi_) - max(s0, pg)
+                    if wu > 1e-9:
+                        cbus[nc] = th_bus[g]; csign[nc] = 1.0; ccost[nc] = seg_cost[g, k]; cw[nc] = wu
+                        ckind[nc] = 0; cidx[nc] = g
+                        nc += 1
+                    wd = min(s1, pg) - max(s0, lo_)
+                    if wd > 1e-9:
+                        cbus[nc] = th_bus[g]; csign[nc] = -1.0; ccost[nc] = -seg_cost[g, k]; cw[nc] = wd
+                        ckind[nc] = 0; cidx[nc] = g
+                        nc += 1
+            for r in range(R):
+                a = max(re_avail[t, r], 0.0)
+                if a - re_p[t, r] > 1e-9:
+                    cbus[nc] = re_bus[r]; csign[nc] = 1.0; ccost[nc] = -curtail_cost; cw[nc] = a - re_p[t, r]
+                    ckind[nc] = 1; cidx[nc] = r
+                    nc += 1
+                if re_p[t, r] > 1e-9:
+                    cbus[nc] = re_bus[r]; csign[nc] = -1.0; ccost[nc] = curtail_cost; cw[nc] = re_p[t, r]
+                    ckind[nc] = 1; cidx[nc] = r
+                    nc += 1
+            for x in range(E):
+                if ex_p[t, x] - ex_min[t, x] > 1e-9:
+                    cbus[nc] = ex_bus[x]; csign[nc] = 1.0; ccost[nc] = ex_price[x]; cw[nc] = ex_p[t, x] - ex_min[t, x]
+                    ckind[nc] = 2; cidx[nc] = x
+                    nc += 1
+                if ex_max[t, x] - ex_p[t, x] > 1e-9:
+                    cbus[nc] = ex_bus[x]; csign[nc] = -1.0; ccost[nc] = -ex_price[x]; cw[nc] = ex_max[t, x] - ex_p[t, x]
+                    ckind[nc] = 2; cidx[nc] = x
+                    nc += 1
+            for b in range(B):
+                ld = max(load[t, b], 0.0)
+                if ld - shed[t, b] > 1e-9:
+                    cbus[nc] = b; csign[nc] = 1.0; ccost[nc] = voll; cw[nc] = ld - shed[t, b]
+                    ckind[nc] = 3; cidx[nc] = b
+                    nc += 1
+                if shed[t, b] > 1e-9:
+                    cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = -voll; cw[nc] = shed[t, b]
+                    ckind[nc] = 3; cidx[nc] = b
+                    nc += 1
+            for h in range(H):
+                k_ = hy_k[h]
+                if k_ <= 0.0:
+                    continue
+                d_ = hy_down[h]
+                share = 1.0 / (1.0 + hy_nup[h])
+                # room to keep water (release down, volume up) / take water (release up, volume down)
+                keep = 1e300
+                take = 1e300
+                for tt in range(t, n):
+                    keep = min(keep, (hy_vmax[h] - v[tt, h]) / c36)
+                    take = min(take, (v[tt, h] - hy_vmin[h]) / c36)
+                keep *= share
+                take *= share
+                if d_ >= 0:
+                    sd = 1.0 / (1.0 + hy_nup[d_])
+                    for tt in range(t + hy_delay[h], n):
+                        keep = min(keep, sd * (v[tt, d_] - hy_vmin[d_]) / c36)
+                        take = min(take, sd * (hy_vmax[d_] - v[tt, d_]) / c36)
+                keep = max(keep * (1.0 - 1e-9) - 1e-9, 0.0)
+                take = max(take * (1.0 - 1e-9) - 1e-9, 0.0)
+                up_room = max(hy_qmax[h] - q[t, h], 0.0)
+                dn_room = max(q[t, h] - hy_qlo[h], 0.0)
+                w1 = min(s[t, h], up_room)
+                if w1 * k_ > 1e-9:
+                    cbus[nc] = hy_bus[h]; csign[nc] = 1.0; ccost[nc] = -spill_cost; cw[nc] = w1 * k_
+                    ckind[nc] = 4; cidx[nc] = h
+                    nc += 1
+                w2 = min(up_room - w1, take)
+                if w2 * k_ > 1e-9:
+                    cbus[nc] = hy_bus[h]; csign[nc] = 1.0; ccost[nc] = hy_wv[h]; cw[nc] = w2 * k_
+                    ckind[nc] = 5; cidx[nc] = h
+                    nc += 1
+                w3 = min(dn_room, keep)
+                if w3 * k_ > 1e-9:
+                    cbus[nc] = hy_bus[h]; csign[nc] = -1.0; ccost[nc] = 0.0; cw[nc] = w3 * k_
+                    ckind[nc] = 6; cidx[nc] = h
+                    nc += 1
+                w4 = dn_room - w3
+                if w4 * k_ > 1e-9:
+                    cbus[nc] = hy_bus[h]; csign[nc] = -1.0; ccost[nc] = spill_cost; cw[nc] = w4 * k_
+                    ckind[nc] = 7; cidx[nc] = h
+                    nc += 1
+            for x in range(NS):
+                mlo = 1e300
+                mhi = 1e300
+                fac = 1.0
+                for tt in range(t, n):
+                    mlo = min(mlo, (e[tt, x] - st_emin[x]) / fac)
+                    mhi = min(mhi, (st_emax[x] - e[tt, x]) / fac)
+                    fac *= 1.0 - st_loss[x]
+                mlo = max(mlo * (1.0 - 1e-9) - 1e-9, 0.0)
+                mhi = max(mhi * (1.0 - 1e-9) - 1e-9, 0.0)
+                # up: less charge (energy -eta_ch per MW), then discharge (-1/eta_dis)
+                w1 = min(ch[t, x], mlo / st_eta_ch[x])
+                if w1 > 1e-9:
+                    cbus[nc] = st_bus[x]; csign[nc] = 1.0; ccost[nc] = 0.0; cw[nc] = w1
+                    ckind[nc] = 8; cidx[nc] = x
+                    nc += 1
+                w2 = min(st_pdis[x] - dis[t, x], (mlo - w1 * st_eta_ch[x]) * st_eta_dis[x])
+                if w2 > 1e-9:
+                    cbus[nc] = st_bus[x]; csign[nc] = 1.0; ccost[nc] = 1e-3; cw[nc] = w2
+                    ckind[nc] = 8; cidx[nc] = x
+                    nc += 1
+                w1 = min(dis[t, x], mhi * st_eta_dis[x])
+                if w1 > 1e-9:
+                    cbus[nc] = st_bus[x]; csign[nc] = -1.0; ccost[nc] = 0.0; cw[nc] = w1
+                    ckind[nc] = 9; cidx[nc] = x
+                    nc += 1
+                w2 = min(st_pch[x] - ch[t, x], (mhi - w1 / st_eta_dis[x]) / st_eta_ch[x])
+                if w2 > 1e-9:
+                    cbus[nc] = st_bus[x]; csign[nc] = -1.0; ccost[nc] = 1e-3; cw[nc] = w2
+                    ckind[nc] = 9; cidx[nc] = x
+                    nc += 1
+            xs, infeas = lp_solve_rows(cbus[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow], fl, flo, fhi,
+                                       ptdf, max_iter)
+            # apply
+            for j in range(nc):
+                val = xs[j]
+                if val <= 0.0:
+                    continue
+                dv = csign[j] * val
+                i = cidx[j]
+                kd = ckind[j]
+                if kd == 0:
+                    th_p[t, i] += dv
+                elif kd == 1:
+                    re_p[t, i] = min(max(re_p[t, i] + dv, 0.0), max(re_avail[t, i], 0.0))
+                elif kd == 2:
+                    ex_p[t, i] = min(max(ex_p[t, i] - dv, ex_min[t, i]), ex_max[t, i])
+                elif kd == 3:
+                    shed[t, i] = min(max(shed[t, i] + dv, 0.0), max(load[t, i], 0.0))
+                elif kd == 4 or kd == 7:
+                    dq = dv / hy_k[i]
+                    q[t, i] += dq
+                    s[t, i] = max(s[t, i] - dq, 0.0)
+                elif kd == 5 or kd == 6:
+                    dq = dv / hy_k[i]
+                    q[t, i] += dq
+                    for tt in range(t, n):
+                        v[tt, i] -= c36 * dq
+                    d_ = hy_down[i]
+                    if d_ >= 0:
+                        for tt in range(t + hy_delay[i], n):
+                            v[tt, d_] += c36 * dq
+                else:
+                    net = dis[t, i] - ch[t, i] + dv
+                    if net >= 0.0:
+                        dis[t, i] = min(net, st_pdis[i])
+                        ch[t, i] = 0.0
+                    else:
+                        ch[t, i] = min(-net, st_pch[i])
+                        dis[t, i] = 0.0
+            # storage energy recursion from hour t (e before t unchanged)
+            for x in range(NS):
+                prev = e[t - 1, x] if t > 0 else st_e0[x]
+                for tt in range(t, n):
+                    prev = prev * (1.0 - st_loss[x]) + st_eta_ch[x] * ch[tt, x] - dis[tt, x] / st_eta_dis[x]
+                    e[tt, x] = prev
+        # flows after this hour's repair
+        for b in range(B):
+            inj[b] = shed[t, b] - load[t, b]
+        for g in range(G):
+            inj[th_bus[g]] += th_p[t, g]
+        for r in range(R):
+            inj[re_bus[r]] += re_p[t, r]
+        for x in range(E):
+            inj[ex_bus[x]] -= ex_p[t, x]
+        for h in range(H):
+            inj[hy_bus[h]] += hy_k[h] * q[t, h]
+        for x in range(NS):
+            inj[st_bus[x]] += dis[t, x] - ch[t, x]
+        for l in range(L):
+            f = 0.0
+            for b in range(B):
+                f += ptdf[l, b] * inj[b]
+            o = abs(f) - line_max[l]
+            if o > worst:
+                worst = o
+    return worst

@@ -84,8 +84,9 @@ class NativeOptions:
     fw_restack : Frank-Wolfe iterations between rebuilds of the merit-order stacks.
     smooth_frac : price smoothing half-width, as a fraction of mean load.
     commit_rounds : commitment rounds (DP re-solved with the recovery prices).
-    redispatch_iters : maximum greedy PTDF redispatch moves per hour.
-    line_tol_mw : line overload tolerated by the redispatch (MW).
+    row_margin : a line enters the repair LP once its flow exceeds this share of its rating.
+    repair_rounds : row-generation rounds of the per-hour network repair LP.
+    lp_max_iter : simplex iterations per phase of the repair LP.
     check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
     """
 
@@ -97,8 +98,9 @@ class NativeOptions:
     fw_restack: int = 10
     smooth_frac: float = 0.01
     commit_rounds: int = 4
-    redispatch_iters: int = 200
-    line_tol_mw: float = 1e-7
+    row_margin: float = 0.97
+    repair_rounds: int = 8
+    lp_max_iter: int = 5000
     check_cost: bool = True
 
 
@@ -156,6 +158,10 @@ class _Win:
         self.supply_scale = max(1.0, float(np.abs(self.supply[:-2]).sum()))
         self.comps, self.lsupply = _components(self.n_nodes, self.tail, self.head, self.supply, self.role)
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
+        self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
+        self.hy_nup = np.bincount(sys.hy_down[sys.hy_down >= 0], minlength=H).astype(np.int64) if H else np.zeros(0, np.int64)
+        # cost per MWh of taking stored water in the repair (its value at the window's end)
+        self.hy_wv = np.where(sys.hy_k > 0, val * 0.0036 / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0) if H else np.zeros(0)
 
     def flex(self, price: np.ndarray, mu: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Exact price response of hydro + storage: flow and its cost (incl. water value)."""
@@ -407,12 +413,17 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     shed = w.load * (shed_tot / np.where(w.load_tot > 0, w.load_tot, 1.0))[:, None]
     th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
     if sys.n_line:
+        over = K.net_repair(
+            sys.ptdf, sys.line_max_mw, opt.row_margin, on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up,
+            sys.th_ramp_down, sys.th_pmin, sys.th_seg_mw, sys.th_seg_cost, sys.th_bus, p, w.re_avail, re_p, sys.re_bus,
+            float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, ex, w.load, shed, float(sys.voll),
+            sys.hy_k, w.hy_qlo, w.hy_qmax, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay, w.hy_nup, sys.hy_bus,
+            w.hy_wv, q, s, v, float(sys.spill_cost), sys.st_pch, sys.st_pdis, sys.st_emin, sys.st_emax, sys.st_eta_ch,
+            sys.st_eta_dis, sys.st_loss, sys.st_bus, np.asarray(st.st_e, float), ch, dis, e, opt.repair_rounds,
+            opt.lp_max_iter)
+        v = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
+        ch, dis, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
         inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed)
-        over = K.redispatch(sys.ptdf, sys.line_max_mw, opt.line_tol_mw, opt.redispatch_iters, on, elo, ehi, w.th_p0,
-                            w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_seg_mw, sys.th_seg_cost,
-                            sys.th_bus, p, w.re_avail, re_p, sys.re_bus, float(sys.curtail_cost), w.ex_min, w.ex_max,
-                            sys.ex_price, sys.ex_bus, ex, w.load, shed, float(sys.voll), sys.hy_k, sys.hy_qmin,
-                            w.hy_qmax, sys.hy_bus, q, s, float(sys.spill_cost), inj)
         line_flow = inj @ sys.ptdf.T
     else:
         over = 0.0
