@@ -1696,3 +1696,40 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
             if o > worst:
                 worst = o
     return worst
+
+
+@njit
+def thermal_on_cost_g(lamg, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost):
+    """:func:`thermal_on_cost` with a price per unit and hour ``lamg`` (n, G) (nodal prices)."""
+    n, G = lamg.shape
+    K = seg_mw.shape[1]
+    c = np.empty((n, G))
+    p = np.empty((n, G))
+    for t in range(n):
+        for g in range(G):
+            lt = lamg[t, g]
+            eff = lt - mu[t]
+            v = cost_pmin[g] - lt * pmin[g] - mu[t] * (pmax[g] - pmin[g])
+            pp = pmin[g]
+            for k in range(K):
+                d = seg_cost[g, k] - eff
+                if d < 0.0:
+                    v += d * seg_mw[g, k]
+                    pp += seg_mw[g, k]
+            c[t, g] = v
+            p[t, g] = pp
+    return c, p
+
+
+@njit
+def flex_costs_nodal(base, energy, rescoef, hour, abus, pi, mu):
+    """:func:`flex_costs` with nodal prices ``pi`` (n, B); ``abus`` is each arc's bus (-1: none)."""
+    m = base.shape[0]
+    out = np.empty(m)
+    for a in range(m):
+        out[a] = base[a]
+        t = hour[a]
+        if t >= 0:
+            pr = pi[t, abus[a]] if abus[a] >= 0 else 0.0
+            out[a] -= energy[a] * pr + rescoef[a] * mu[t]
+    return out

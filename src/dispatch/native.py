@@ -159,15 +159,33 @@ class _Win:
         self.comps, self.lsupply = _components(self.n_nodes, self.tail, self.head, self.supply, self.role)
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
+        B = sys.n_bus
+        eye = np.eye(B)
+        self.E_th, self.E_re, self.E_ex, self.E_dr = eye[sys.th_bus], eye[sys.re_bus], eye[sys.ex_bus], eye[sys.dr_bus]
+        abus = np.full(self.role.shape[0], -1, np.int64)
+        abus[self.hour >= 0] = 0
+        rel = self.role == K.R_REL
+        abus[rel] = sys.hy_bus[self.unit[rel]]
+        sto = (self.role == K.R_CH) | (self.role == K.R_DIS)
+        abus[sto] = sys.st_bus[self.unit[sto]]
+        self.abus = abus if B else np.full(self.role.shape[0], -1, np.int64)
+        self.L = sys.n_line
+        self.zero_nL = np.zeros((n, sys.n_line))
         self.hy_nup = np.bincount(sys.hy_down[sys.hy_down >= 0], minlength=H).astype(np.int64) if H else np.zeros(0, np.int64)
         # cost per MWh of taking stored water in the repair (its value at the window's end)
         self.hy_wv = np.where(sys.hy_k > 0, val * 0.0036 / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0) if H else np.zeros(0)
 
-    def flex(self, price: np.ndarray, mu: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        """Exact price response of hydro + storage: flow and its cost (incl. water value)."""
+    def flex(self, price: np.ndarray, mu: np.ndarray | None = None, pi: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Exact price response of hydro + storage: flow and its cost (incl. water value).
+
+        ``price`` (n,) system prices, or nodal prices ``pi`` (n, B) when given.
+        """
         if mu is None:
             mu = self.zero_n
-        cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
+        if pi is not None:
+            cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, mu)
+        else:
+            cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
         flow, unrouted = K.mcf_multi(*self.comps, self.lo, self.hi, cost, self.lsupply)
         if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
@@ -222,55 +240,78 @@ def _components(n_nodes: int, tail: np.ndarray, head: np.ndarray, supply: np.nda
 
 
 # ----------------------------------------------------------------------------------------
-def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray):
-    """Lagrangian dual value at (lam, mu) and the subproblem solutions (see module doc)."""
+def _nodal(w: _Win, lam: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """(n, B) nodal prices ``lam - PTDF^T (eta_plus - eta_minus)``."""
+    pi = np.repeat(lam[:, None], w.sys.n_bus, axis=1)
+    if w.L:
+        pi -= eta @ w.sys.ptdf
+    return pi
+
+
+def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta_m: np.ndarray, force: np.ndarray):
+    """Lagrangian dual value at (lam, mu, eta) and the subproblem solutions (see module doc).
+
+    ``eta_p``/``eta_m`` (n, L) are the multipliers of ``f <= line_max`` / ``-f <= line_max``;
+    every resource sees its nodal price (:func:`_nodal`).
+    """
     sys = w.sys
     n = w.n
-    c_on, p_on = K.thermal_on_cost(lam, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
+    pi = _nodal(w, lam, eta_p - eta_m)
+    c_on, p_on = K.thermal_on_cost_g(np.ascontiguousarray(pi[:, sys.th_bus]), mu, sys.th_pmin, sys.th_pmax,
+                                     sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
     on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
                               sys.th_min_down, w.th_init_on, w.th_init_h)
     L = float(val.sum())
     onf = on.astype(bool)
-    gen = (p_on * onf).sum(axis=1)
+    pg = p_on * onf
+    inj = pg @ w.E_th - w.load
     res = ((sys.th_pmax[None, :] - p_on) * onf).sum(axis=1)
-    flow, fv = w.flex(lam, mu)
+    flow, fv = w.flex(lam, mu, pi)
     L += fv
-    y = K.flex_injection(flow, w.energy, w.hour, n)
+    inj += K.flex_bus_injection(flow, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, n, sys.n_bus)
     fres = w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, n)
     L -= float(mu.sum()) * w.flex_res0
     # renewables
-    use = (lam + sys.curtail_cost) > 0
-    re = np.where(use, w.re_tot, 0.0)
-    L += float(np.sum(np.where(use, -lam * w.re_tot, sys.curtail_cost * w.re_tot)))
+    if sys.n_re:
+        pr = pi[:, sys.re_bus]
+        use = (pr + sys.curtail_cost) > 0
+        L += float(np.sum(np.where(use, -pr * w.re_avail, sys.curtail_cost * w.re_avail)))
+        inj += np.where(use, w.re_avail, 0.0) @ w.E_re
     # exports
     if sys.n_ex:
-        hi_ex = lam[:, None] < sys.ex_price[None, :]
-        x = np.where(hi_ex, w.ex_max, w.ex_min)
-        L += float(((lam[:, None] - sys.ex_price[None, :]) * x).sum())
-        xt = x.sum(axis=1)
-    else:
-        xt = np.zeros(n)
+        pe = pi[:, sys.ex_bus]
+        x = np.where(pe < sys.ex_price[None, :], w.ex_max, w.ex_min)
+        L += float(((pe - sys.ex_price[None, :]) * x).sum())
+        inj -= x @ w.E_ex
     # shedding
-    shed = np.where(lam > sys.voll, w.load_tot, 0.0)
-    L += float(np.sum((sys.voll - lam) * shed))
+    shed = np.where(pi > sys.voll, w.load, 0.0)
+    L += float(np.sum((sys.voll - pi) * shed))
+    inj += shed
     # demand response (relaxed)
-    drp = np.zeros(n)
-    rb = np.zeros(n)
     for d in range(sys.n_dr):
         if w.dr_left[d] <= 0:
             continue
-        tmin = int(np.argmin(lam))
-        unit = sys.dr_cost[d] - lam + sys.dr_payback_frac[d] * lam[tmin]
+        b = sys.dr_bus[d]
+        pd = pi[:, b]
+        tmin = int(np.argmin(pd))
+        unit = sys.dr_cost[d] - pd + sys.dr_payback_frac[d] * pd[tmin]
         sel = unit < 0
-        drp += np.where(sel, sys.dr_pmax[d], 0.0)
-        rb[tmin] += sys.dr_payback_frac[d] * sys.dr_pmax[d] * sel.sum()
+        inj[:, b] += np.where(sel, sys.dr_pmax[d], 0.0)
+        inj[tmin, b] -= sys.dr_payback_frac[d] * sys.dr_pmax[d] * sel.sum()
         L += float(np.sum(np.where(sel, unit * sys.dr_pmax[d], 0.0)))
-    L += float(lam @ w.load_tot) + float(mu @ w.reserve)
-    g_lam = w.load_tot + xt + rb - gen - y - re - drp - shed
+    L += float(np.sum(pi * w.load)) + float(mu @ w.reserve)
+    g_lam = -inj.sum(axis=1)
     g_mu = w.reserve - res - fres
     # reserve shortfall variable: free when mu == rsc
     g_mu = np.where(mu >= sys.reserve_short_cost - 1e-9, np.minimum(g_mu, 0.0), g_mu)
-    return L, g_lam, g_mu, on, flow
+    if w.L:
+        f = inj @ sys.ptdf.T
+        lmax = sys.line_max_mw[None, :]
+        L -= float(np.sum((eta_p + eta_m) * lmax))
+        g_ep, g_em = f - lmax, -f - lmax
+    else:
+        g_ep = g_em = w.zero_nL
+    return L, g_lam, g_mu, g_ep, g_em, on, flow
 
 
 def _initial_prices(w: _Win) -> np.ndarray:
@@ -293,17 +334,18 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     n = w.n
     lam = np.minimum(lam0, sys.voll)
     mu = np.zeros(n)
+    ep, em = w.zero_nL.copy(), w.zero_nL.copy()
     best = -np.inf
-    best_lam, best_mu, best_on = lam.copy(), mu.copy(), None
+    best_lam, best_mu, best_eta, best_on = lam.copy(), mu.copy(), ep - em, None
     avg = None
     n_avg = 0
     theta = opt.step0
     since = 0
     scale = max(float(np.abs(w.load_tot).mean()), 1.0)
     for it in range(opt.lr_iters):
-        L, g_lam, g_mu, on, flow = _dual_value(w, lam, mu, w.force)
+        L, g_lam, g_mu, g_ep, g_em, on, flow = _dual_value(w, lam, mu, ep, em, w.force)
         if L > best + 1e-9 * abs(best if np.isfinite(best) else 1.0):
-            best, best_lam, best_mu, best_on = L, lam.copy(), mu.copy(), on
+            best, best_lam, best_mu, best_eta, best_on = L, lam.copy(), mu.copy(), ep - em, on
             since = 0
         else:
             since += 1
@@ -313,16 +355,22 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
         if it >= opt.lr_iters // 3:
             avg = flow.copy() if avg is None else avg + (flow - avg) / (n_avg + 1)
             n_avg += 1
-        nrm = float(g_lam @ g_lam + g_mu @ g_mu)
+        gm = np.where((mu <= 0) & (g_mu < 0), 0.0, g_mu)
+        gp = np.where((ep <= 0) & (g_ep < 0), 0.0, g_ep)
+        gn = np.where((em <= 0) & (g_em < 0), 0.0, g_em)
+        nrm = float(g_lam @ g_lam + gm @ gm + np.sum(gp * gp) + np.sum(gn * gn))
         if nrm < 1e-12:
             break
         target = ub if ub > best + 1e-6 * abs(best) else best + max(0.01 * abs(best), 1e-3 * scale * n)
         step = theta * (target - L) / nrm
         lam = np.minimum(lam + step * g_lam, sys.voll)
         mu = np.clip(mu + step * g_mu, 0.0, sys.reserve_short_cost)
+        if w.L:
+            ep = np.maximum(ep + step * g_ep, 0.0)
+            em = np.maximum(em + step * g_em, 0.0)
     if avg is None:
         avg = flow
-    return best, best_lam, best_mu, best_on, avg
+    return best, best_lam, best_mu, best_eta, best_on, avg
 
 
 # ----------------------------------------------------------------------------------------
@@ -375,9 +423,15 @@ def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: N
     return x, y, price, elo, ehi, res_eff
 
 
-def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray) -> np.ndarray:
+def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray, eta: np.ndarray | None = None) -> np.ndarray:
     sys = w.sys
-    c_on, _ = K.thermal_on_cost(lam, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
+    if eta is not None and w.L:
+        lamg = np.ascontiguousarray(_nodal(w, lam, eta)[:, sys.th_bus])
+        c_on, _ = K.thermal_on_cost_g(lamg, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw,
+                                      sys.th_seg_cost)
+    else:
+        c_on, _ = K.thermal_on_cost(lam, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw,
+                                    sys.th_seg_cost)
     on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
                               sys.th_min_down, w.th_init_on, w.th_init_h)
     return on.astype(bool)
@@ -484,7 +538,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         x, _y, price, elo, ehi, res_eff = _frank_wolfe(w, onb, x0, iters, opt)
         sol = _build_solution(w, onb, x, price, elo, ehi, res_eff, opt)
         sol.objective = _objective(w, sol, targets, opt)
-        if best is None or sol.objective < best.objective:
+        if best is None or _better(sol, best):
             best = sol
         return sol, x, price
 
@@ -493,7 +547,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     x_init, _ = w.flex(_initial_prices(w))
     sol0, x0, price0 = primal(on_all, x_init, opt.fw_iters_init)
     # 2. Lagrangian dual from those prices
-    lb, lam, mu, on, avg = _lagrangian(w, opt, price0, best.objective)
+    lb, lam, mu, eta, on, avg = _lagrangian(w, opt, price0, best.objective)
     # 3. commitments from the dual multipliers; units forced on where a schedule is short
     x = avg
     force = w.force.copy()
@@ -506,12 +560,14 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         else:
             sol = best
         short = (sol.shed.sum(axis=1) > 1e-6) | (sol.res_short > 1e-6)
-        if np.any(short):
+        if sol.info["overload_mw"] > 1e-6:
+            force = _overload_force(w, sol, force)
+        elif np.any(short):
             force = _repair_force(w, sol, short, force)
         else:
             # blend the dual prices with the recovered ones for one more try
             lam = 0.5 * (lam + np.minimum(sol.price, sys.voll))
-        on = _commit(w, lam, mu, force)
+        on = _commit(w, lam, mu, force, eta)
     assert best is not None
     best.lower_bound = min(lb, best.objective)
     best.wall_s = time.perf_counter() - tic
@@ -519,8 +575,42 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     return best
 
 
+def _better(a: WindowSolution, b: WindowSolution) -> bool:
+    """Feasible (no line overload left) first, then the lower objective."""
+    oa, ob = a.info["overload_mw"] > 1e-6, b.info["overload_mw"] > 1e-6
+    if oa != ob:
+        return ob
+    if oa and abs(a.info["overload_mw"] - b.info["overload_mw"]) > 1e-6:
+        return a.info["overload_mw"] < b.info["overload_mw"]
+    return a.objective < b.objective
+
+
 def _objective(w: _Win, sol: WindowSolution, targets, opt: NativeOptions) -> float:
     return window_cost(w.sys, w.state, sol, targets)
+
+
+def _overload_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarray:
+    """Force off, where the repair left a line overloaded, units whose output feeds it.
+
+    Such hours have a surplus the network cannot carry that no redispatch within the
+    committed units' minimum outputs removes; units pushing flow the wrong way go off.
+    """
+    sys = w.sys
+    lm = sys.line_max_mw
+    over = np.abs(sol.line_flow) - lm[None, :] > 1e-6 * np.maximum(1.0, lm)[None, :]
+    for t, l in zip(*np.nonzero(over)):
+        sg = 1.0 if sol.line_flow[t, l] > 0 else -1.0
+        row = sg * sys.ptdf[l]
+        sens = row[sys.th_bus] - row.min()  # relief per MW moved from the unit to the best-placed bus
+        need = abs(sol.line_flow[t, l]) - lm[l]
+        for g in np.argsort(-sens * sys.th_pmin, kind="stable"):
+            if need <= 0 or sens[g] <= 1e-6:
+                break
+            if not sol.th_on[t, g] or w.force[t, g] > 0 or force[t, g] < 0:
+                continue
+            force[t, g] = -1
+            need -= sens[g] * sys.th_pmin[g]
+    return force
 
 
 def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.ndarray) -> np.ndarray:
