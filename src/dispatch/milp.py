@@ -666,8 +666,8 @@ def _line_rows(mb: ModelBuilder, sys: SystemArrays, inj: np.ndarray, which: np.n
 # ------------------------------------------------------------------------------------------
 def _run(model: WindowModel, deadline: float | None) -> str:
     h = model.highs
-    if deadline is not None:
-        h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()))
+    # the option persists on the Highs object: always set it (no deadline = no limit)
+    h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()) if deadline is not None else float("inf"))
     h.run()
     return h.modelStatusToString(h.getModelStatus())
 
