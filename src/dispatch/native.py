@@ -19,38 +19,58 @@ No external solver is called. A window is solved in two phases.
    * renewables, exports, load shedding, reserve shortfall: closed form.
    * demand response: **relaxed** to no duration/event limits and payback taken at the
      cheapest hour of the window with no power limit.
-   * network line limits: **relaxed** (not in the dual).
+   * network line limits: **in the dual**. Each line-hour has multipliers ``eta+``/``eta-``
+     (``f <= line_max`` / ``-f <= line_max``); every resource sees its nodal price
+     ``pi[t, b] = lam[t] - sum_l PTDF[l, b] (eta+ - eta-)[t, l]`` (thermal DP, hydro release
+     and storage arcs, renewables, exports, DR, shedding per bus), so congestion moves the
+     commitment toward the load side and the dual value stays a certified bound.
 
-   Multipliers follow Polyak subgradient steps. The best dual value is ``lower_bound``.
+   Multipliers follow Polyak subgradient steps (projected). The best dual value is ``lower_bound``.
 
 2. **Primal recovery** (a feasible schedule, ``objective``).
 
-   * commitment: the DP at the best multipliers, re-solved with the recovery prices
-     (a second round), units forced on where load would otherwise be shed;
+   * commitment: the DP at the best (nodal) multipliers, re-solved with the recovery prices;
+     units forced on where load would otherwise be shed, forced off where a committed
+     unit's minimum output feeds a line the repair could not relieve;
    * hydro and storage: Frank-Wolfe on the convex cost of the residual demand they leave,
      whose linear oracle is the same exact min-cost flow and whose per-hour cost is the
      merit-order stack of the committed units (within their ramp envelopes), renewables,
      export reduction, reserve shortfall and shedding (:func:`dispatch.kernels.build_stacks`);
-     iterates are convex combinations of feasible flows, so they stay feasible;
    * thermal: hour-by-hour merit order within start-up/shut-down envelopes and ramp
      windows (:func:`dispatch.kernels.dispatch_hours`);
-   * network: greedy PTDF redispatch pairs (raise one resource, lower another) until every
-     line is within its rating; shedding only as the last resort.
+   * network: **exact per-hour repair LP** (:func:`dispatch.kernels.net_repair`), hours in
+     sequence. Each hour a dense bounded-variable LP (own two-phase primal simplex,
+     Dantzig pricing with a Bland fallback, :func:`dispatch.kernels.lp_solve_rows`) over
+     redispatch pieces that keep every other constraint valid: thermal segments within the
+     envelope and the ramp window between the repaired previous hour and the planned next
+     hour; renewables curtailment; exports down to ``ex_min``/up to ``ex_max``; shedding per
+     bus at VOLL (last resort); hydro release <-> spill (volumes unchanged), or water kept
+     in / taken from the reservoir within the plant's and its downstream plant's volume
+     margins over all later hours (shared between plants that feed the same reservoir);
+     storage within power limits and energy margins of all later hours. Rows: the balance
+     and every line once it is overloaded or above ``row_margin`` of its rating (row
+     generation, ``repair_rounds``). Volumes and storage energy are recomputed afterwards.
+     Among the candidate schedules the line-feasible one with the lowest cost is returned.
 
 The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned schedule.
 
 Status and known limits (measured figures in ``benches/RESULTS.md``)
 --------------------------------------------------------------------
-* Speed: dominated by :func:`dispatch.kernels.mcf_solve` (successive shortest paths);
-  ~0.2 s per call on a sichuan-2030 window, ~80 calls per window -> ~20 s per 48 h window,
-  far from the 20 ms design target. A specialised solver (network simplex warm-started
-  across iterations, or per-reservoir greedy with cascade prices) is the next step.
-* Quality: within ~0.4-0.9 % of the milp optimum on toy and copper-plate sichuan windows;
-  the Frank-Wolfe dispatch converges slowly (storage cycling at flat prices).
-* Network: the greedy PTDF redispatch clears the toy network but not the heavily
-  congested sichuan-2030 grid (hydro is scheduled copper-plate, then moved): there the
-  result violates line limits and ``info["overload_mw"]`` says by how much.
-* Demand response is never dispatched in the primal (always feasible, possibly costlier).
+* Feasibility: every sichuan-2030 48 h window tried (normal t0=2200/4000/6600, dry t0=500,
+  drought-2022 t0=5280, full PTDF network) passes :func:`dispatch.invariants.check_solution`
+  with 0 violations (they overloaded lines by 3.5-9 GW before). Left: the repair is myopic
+  (fixed commitment, later hours fixed), so a window whose commitment leaves an
+  unabsorbable surplus behind a zero-rated line can keep a small overload
+  (``info["overload_mw"]``; the toy island test: 2.6 MW in one hour, 60 MW before).
+* Speed: 2-13 s per sichuan-2030 48 h window (2-core shared box), still dominated by
+  :func:`dispatch.kernels.mcf_solve` (~70-90 ms per call, ~60 calls: 25 dual iterations
+  + Frank-Wolfe). Target 1 s / 20 ms: **missed**. Next steps: a warm-started network
+  simplex for the flexible network, or fewer oracle calls (fewer iterations cost quality:
+  ``lr_iters=15, fw_iters=12`` gives 2-12 s but a 2.5 % gap on the toy network window).
+  The repair LP costs ~20 ms per window.
+* Quality: toy windows within the 1.5 % regression guard of milp (target 0.5 %);
+  sichuan network windows: no milp reference (too slow).
+* Demand response is priced in the dual but never dispatched in the primal.
 """
 
 from __future__ import annotations
@@ -90,14 +110,14 @@ class NativeOptions:
     check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
     """
 
-    lr_iters: int = 40
+    lr_iters: int = 25
     step0: float = 1.0
     patience: int = 4
-    fw_iters: int = 30
-    fw_iters_init: int = 10
+    fw_iters: int = 20
+    fw_iters_init: int = 8
     fw_restack: int = 10
     smooth_frac: float = 0.01
-    commit_rounds: int = 4
+    commit_rounds: int = 3
     row_margin: float = 0.97
     repair_rounds: int = 8
     lp_max_iter: int = 5000
