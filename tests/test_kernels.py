@@ -125,3 +125,20 @@ def test_ramp_envelope_respects_start_and_stop():
                              np.array([40.0]), np.array([40.0]), np.array([60.0]), np.array([70.0]))
     assert_allclose(hi[:, 0], [0, 60, 100, 70, 0])
     assert_allclose(lo[:, 0], [0, 50, 50, 50, 0])
+
+
+def test_repair_lp_relieves_line_at_least_cost():
+    """Two buses, one line (PTDF 1 for bus 0 injection, slack at bus 1) carrying 100 MW over a 60 MW rating."""
+    ptdf = np.array([[1.0, 0.0]])
+    fl, flo, fhi = np.array([100.0]), np.array([-60.0]), np.array([60.0])
+    # pieces: bus0 down cheap (saves 10) / dear (saves 5); bus1 up at 20 or 50; shedding at bus1 (VOLL)
+    cbus = np.array([0, 0, 1, 1, 1])
+    csign = np.array([-1.0, -1.0, 1.0, 1.0, 1.0])
+    ccost = np.array([-10.0, -5.0, 20.0, 50.0, 1e4])
+    cw = np.array([30.0, 30.0, 25.0, 100.0, 100.0])
+    x, infeas = K.lp_solve_rows(cbus, csign, ccost, cw, np.array([0]), fl, flo, fhi, ptdf, 100)
+    assert infeas < 1e-9
+    inj = np.zeros(2)
+    np.add.at(inj, cbus, csign * x)
+    assert abs(inj.sum()) < 1e-9 and fl[0] + ptdf[0] @ inj <= 60.0 + 1e-9
+    assert_allclose(x, [30.0, 10.0, 25.0, 15.0, 0.0], atol=1e-9)
