@@ -129,6 +129,12 @@ class SystemArrays:
     spill_cost: float = 1.0  # currency/MWh-equivalent of hydro spill (k * s)
     init: "State | None" = None  # state before hour 0
     meta: dict[str, Any] = field(default_factory=dict)
+    # when True, spinning reserve is provided by thermal units only, through per-unit
+    # reserve r_g limited with the output by capacity with start-up/shut-down capability
+    # (p + r <= pmax*u - (pmax-SU)*v - (pmax-SD)*w[t+1]) and by the ramp-up limit
+    # (p^[t] + r[t] - p^[t-1] <= RU, on output above pmin): the PGLib-UC convention
+    # (Knueven, Ostrowski & Watson 2020). False: reserve = headroom pmax*u - p (+ hydro, storage).
+    reserve_ramp_limited: bool = False
 
     # -- sizes -------------------------------------------------------------------------
     @property

@@ -46,6 +46,14 @@ flows ``PTDF @ injection`` within ``±line_max`` added lazily (solve, check ever
 add the violated ones, re-solve) so no returned flow exceeds its rating. Load shedding per
 bus at VOLL.
 
+With ``sys.reserve_ramp_limited`` (the PGLib-UC convention, Knueven, Ostrowski & Watson
+2020) reserve comes from thermal units only, through per-unit ``r >= 0`` that shares the
+capacity rows with the output (``p + r <= pmax*u - (pmax-SU)*v - (pmax-SD)*w[t+1]``) and
+enters the ramp-up row (``p^[t] + r[t] - p^[t-1] <= RU*u[t] + (SU-pmin-RU)*v[t]``); the
+reserve row is ``sum r + shortfall >= requirement``. PGLib writes the ramp-up limit without
+the start-up term; the two agree wherever ``RU >= SU - pmin`` (true of every shipped PGLib
+unit; elsewhere ours allows up to ``SU - pmin`` in a start-up hour).
+
 Rows and columns are named ``"{component}-{family}-t{hour}"`` (e.g. ``coal_a-minup-t12``,
 ``sys-balance-t5``, ``west-mid-line-t3``) so infeasibility reports are readable.
 """
@@ -393,15 +401,20 @@ def build_window(
             "pdef", names, n, 0.0, 0.0, [(p, 1.0), (u, -pmin[None]), (V["th_x"], -1.0)]
         )
         long_up = (UT >= 2)[None, :]
+        # per-unit reserve (PGLib-UC convention): r enters the capacity and ramp-up rows
+        unit_res = has_res and bool(sys.reserve_ramp_limited)
+        r_th = V["th_r"] = mb.var("res", names, n, 0.0, (pmax - pmin)[None]) if unit_res else np.full((n, G), -1)
         R["th_pmax"] = mb.rows(
             "pmax", names, n, -INF, 0.0,
-            [(p, 1.0), (u, -pmax[None]), (v, (pmax - su)[None]), (w_next, (pmax - sd)[None])], mask=long_up,
+            [(p, 1.0), (r_th, 1.0), (u, -pmax[None]), (v, (pmax - su)[None]), (w_next, (pmax - sd)[None])],
+            mask=long_up,
         )
         R["th_pmax_su"] = mb.rows(
-            "pmaxsu", names, n, -INF, 0.0, [(p, 1.0), (u, -pmax[None]), (v, (pmax - su)[None])], mask=~long_up
+            "pmaxsu", names, n, -INF, 0.0, [(p, 1.0), (r_th, 1.0), (u, -pmax[None]), (v, (pmax - su)[None])],
+            mask=~long_up,
         )
         R["th_pmax_sd"] = mb.rows(
-            "pmaxsd", names, n, -INF, 0.0, [(p, 1.0), (u, -pmax[None]), (w_next, (pmax - sd)[None])],
+            "pmaxsd", names, n, -INF, 0.0, [(p, 1.0), (r_th, 1.0), (u, -pmax[None]), (w_next, (pmax - sd)[None])],
             mask=~long_up & (tt < n - 1),
         )
         # ramps on the output above pmin, p^ = p - pmin*u (tight: Morales-España et al. 2013):
@@ -417,7 +430,8 @@ def build_window(
         ph0 = p0 - pmin * on0
         R["th_rampup"] = mb.rows(
             "rampup", names, n, -INF, np.where(tt == 0, ph0[None], 0.0),
-            [(p, 1.0), (u, -(pmin + ru)[None]), (p_prev, -1.0), (u_prev, pmin[None]), (v, -(su - pmin - ru)[None])],
+            [(p, 1.0), (r_th, 1.0), (u, -(pmin + ru)[None]), (p_prev, -1.0), (u_prev, pmin[None]),
+             (v, -(su - pmin - ru)[None])],
             mask=need_ru,
         )
         R["th_rampdown"] = mb.rows(
@@ -482,7 +496,9 @@ def build_window(
             rid = R["th_sucat"]
             mb.add_terms(rid[tt, row_of], wl, -1.0)
         bus_terms.append((p, np.ones(G), np.asarray(sys.th_bus)))
-        if has_res:
+        if unit_res:
+            res_terms.append((r_th, 1.0))
+        elif has_res:
             res_terms += [(u, pmax[None]), (p, -1.0)]
 
     # ---------------------------------------------------------------- renewables -----------
@@ -530,7 +546,7 @@ def build_window(
             R["hy_target"] = mb.rows("target", names, 1, vend, INF, [(short, 1.0), (vol[-1:], 1.0)])
             R["hy_target"] = R["hy_target"]
         bus_terms.append((q, k, np.asarray(sys.hy_bus)))
-        if has_res:
+        if has_res and not sys.reserve_ramp_limited:
             res_terms.append((q, -k[None]))
             res_const += float(np.sum(sys.hy_pmax))
 
@@ -553,7 +569,7 @@ def build_window(
         )
         bus_terms.append((dis, np.ones(S), np.asarray(sys.st_bus)))
         bus_terms.append((ch, -np.ones(S), np.asarray(sys.st_bus)))
-        if has_res:
+        if has_res and not sys.reserve_ramp_limited:
             rs = V["st_res"] = mb.var("res", names, n, 0.0, INF)
             R["st_res_p"] = mb.rows("respower", names, n, -INF, sys.st_pdis[None], [(rs, 1.0), (dis, 1.0), (ch, -1.0)])
             R["st_res_e"] = mb.rows(

@@ -55,9 +55,11 @@ Mapping (instance key -> SystemArrays field), exact unless said otherwise
   RTS-GMLC ``GEN UID`` s) kinds and CO2 rates come from the RTS-GMLC generator table when
   :mod:`dispatch.rts` data are present; elsewhere kind is ``"thermal"`` and CO2 is 0.
 
-Known formulation differences that the engine (not this reader) decides: PGLib counts the
-reserve of a unit against its ramp-up limit and its start-up/shut-down capacity, and writes
-ramps on output above Pmin. See ``benches/PGLIB.md`` for measured agreement.
+* ``reserve_ramp_limited=True``: PGLib gives each thermal unit a reserve ``r`` limited,
+  together with its output, by the start-up/shut-down capacity rows and the ramp-up limit
+  (and renewables provide none); engines that read the flag (:mod:`dispatch.milp`) model
+  exactly that. Ramps are on output above Pmin as upstream. See ``benches/PGLIB.md`` for
+  measured agreement.
 """
 
 from __future__ import annotations
@@ -418,6 +420,7 @@ def _build_arrays(case: PglibCase) -> SystemArrays:
         spill_cost=0.0,
         init=init,
         meta=meta,
+        reserve_ramp_limited=True,
     )
 
 
