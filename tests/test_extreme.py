@@ -168,11 +168,12 @@ def test_island_load_centre_is_shed_native(drought) -> None:
     if overloads:  # the island is then fed through lines that are out
         pytest.xfail(f"{NATIVE_OVERLOAD}: {overloads[:3]}; shed at {ISLAND} {sol.shed[:, b].sum():.0f} MWh")
     load_b = sys_.load_mw[T0:T0 + n, b]
-    # no generation at Ziyang: all of its load is shed, every hour
-    assert _local_supply(sys_, b, T0, n).max() == 0.0
-    np.testing.assert_allclose(sol.shed[:, b], load_b, rtol=1e-6, atol=1e-3)
+    # no generation at Ziyang, only its demand response: the rest of its load is shed, every hour
+    supply = _local_supply(sys_, b, T0, n)
+    assert supply.max() < 0.2 * load_b.min()
+    assert np.all(sol.shed[:, b] >= load_b - supply - 1e-3)
     shed_by_bus = res.frames["buses"].filter(res.frames["buses"]["bus"] == ISLAND)["shed_mw"].to_numpy()
-    np.testing.assert_allclose(shed_by_bus, load_b, rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(shed_by_bus, sol.shed[:, b], rtol=1e-9, atol=1e-6)
     assert res.summary["unserved_hours"] == n
 
 

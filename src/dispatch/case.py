@@ -16,6 +16,8 @@ pandapower costs seconds; the tables and series do not need it).
 
 from __future__ import annotations
 
+import importlib
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +155,7 @@ def load_case(name: str, hydrology: str = "normal") -> Any:
     """
     if name == "rts-gmlc":
         try:
-            from . import rts
+            rts = importlib.import_module("dispatch.rts")
         except ImportError as exc:
             raise CaseError(f"case 'rts-gmlc' needs dispatch.rts, which is not available ({exc})") from None
         return rts.load_rts_case()
