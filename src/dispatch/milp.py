@@ -403,7 +403,9 @@ def build_window(
         long_up = (UT >= 2)[None, :]
         # per-unit reserve (PGLib-UC convention): r enters the capacity and ramp-up rows
         unit_res = has_res and bool(sys.reserve_ramp_limited)
-        r_th = V["th_r"] = mb.var("res", names, n, 0.0, (pmax - pmin)[None]) if unit_res else np.full((n, G), -1)
+        r_th = np.full((n, G), -1, np.int64)  # -1: no term
+        if unit_res:
+            r_th = V["th_r"] = mb.var("res", names, n, 0.0, (pmax - pmin)[None])
         R["th_pmax"] = mb.rows(
             "pmax", names, n, -INF, 0.0,
             [(p, 1.0), (r_th, 1.0), (u, -pmax[None]), (v, (pmax - su)[None]), (w_next, (pmax - sd)[None])],
