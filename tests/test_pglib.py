@@ -136,7 +136,11 @@ def _check_against_reference(summary: dict, tol_pct: float = 0.1) -> None:
 
 
 def test_milp_rts_day_matches_reference(tmp_path: Path):
-    """One proven-optimal RTS day (ref gap 0.008 %) end to end, result files included (~1 min)."""
+    """One proven-optimal RTS day (ref gap 0.008 %) end to end, result files included (~1-2 min).
+
+    The time limit keeps it short: a time-limited incumbent comes back with its bound, and
+    the checks only compare objectives tightly when our own gap is small.
+    """
     pytest.importorskip("highspy")
     from dispatch.pglib import solve_pglib
     from dispatch.results import read_result
@@ -164,14 +168,14 @@ def test_milp_all_rts_days(day: str):
     _check_against_reference(s, tol_pct=0.1)
 
 
-def test_milp_reserve_ramp_limited_short_window(rts_day):
+def test_milp_reserve_ramp_limited_short_window():
     """PGLib reserve convention: per-unit r within capacity and ramp-up, sum r >= R (6 h window)."""
     pytest.importorskip("highspy")
     import dataclasses
 
     from dispatch.milp import MilpOptions, build_window, read_solution, solve_model
 
-    _, sys, _ = rts_day
+    sys = read_pglib(RTS_DAY).to_arrays()  # fresh arrays, not the shared fixture
     assert sys.reserve_ramp_limited
     n = 6
     # a reserve large enough that ramp limits bind: 15 % of load
