@@ -142,3 +142,34 @@ def test_repair_lp_relieves_line_at_least_cost():
     np.add.at(inj, cbus, csign * x)
     assert abs(inj.sum()) < 1e-9 and fl[0] + ptdf[0] @ inj <= 60.0 + 1e-9
     assert_allclose(x, [30.0, 10.0, 25.0, 15.0, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mcf_warm_start_matches_cold(seed):
+    """Warm start from the optimum for other prices reaches the same optimal cost."""
+    from dispatch import testing
+    from dispatch.arrays import initial_state
+
+    rng = np.random.default_rng(seed)
+    sys = testing.toy_system(24)
+    st = initial_state(sys)
+    n = 24
+    arr = K.hist_arrivals(n, sys.hy_down, sys.hy_delay, st.hy_hist)
+    g = K.build_flex_graph(n, sys.hy_k, sys.hy_pmax, sys.hy_qmin, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay,
+                           sys.hy_inflow[:n], arr, st.hy_v, st.hy_v, np.full(2, 1e5), 1.0, sys.st_pch, sys.st_pdis,
+                           sys.st_emin, sys.st_emax, sys.st_eta_ch, sys.st_eta_dis, sys.st_loss, np.asarray(st.st_e, float),
+                           1e7)
+    n_nodes, tail, head, lo, hi, base, energy, rescoef, hour, role, unit, supply, const = g
+    price = 200 + 100 * np.sin(np.arange(n) / 3)
+    c1 = K.flex_costs(base, energy, rescoef, hour, price, np.zeros(n))
+    f1, u1, _, _, pot = K.mcf_solve_warm(n_nodes, tail, head, lo, hi, c1, supply, np.zeros(0), np.zeros(0), False)
+    assert u1 < 1e-9
+    for scale in (0.01, 0.3):
+        c2 = K.flex_costs(base, energy, rescoef, hour, price * (1 + scale * rng.standard_normal(n)), np.zeros(n))
+        fw, uw, _, _, _ = K.mcf_solve_warm(n_nodes, tail, head, lo, hi, c2, supply, f1, pot, True)
+        fc, uc, _, _ = K.mcf_solve(n_nodes, tail, head, lo, hi, c2, supply)
+        assert uw < 1e-9 and uc < 1e-9
+        assert np.all(fw >= lo - 1e-9) and np.all(fw <= hi + 1e-9)
+        bal = np.bincount(head, fw, n_nodes) - np.bincount(tail, fw, n_nodes) + supply
+        assert np.abs(bal).max() < 1e-6
+        assert_allclose(c2 @ fw, c2 @ fc, rtol=1e-10, atol=1e-6)

@@ -95,6 +95,34 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     flow : (m,) float64
     unrouted : float
         Supply that could not be routed (0 when the flow is feasible).
+    phases, augs : int
+        Dijkstra phases and augmenting paths used.
+    """
+    x0 = np.zeros(0)
+    pot0 = np.zeros(0)
+    flow, unrouted, phases, augs, _ = mcf_solve_warm(n_nodes, tail, head, lo, hi, cost, supply, x0, pot0, False)
+    return flow, unrouted, phases, augs
+
+
+@njit
+def mcf_solve_warm(n_nodes, tail, head, lo, hi, cost, supply, x0, pot0, warm):
+    """:func:`mcf_solve` started from a previous optimal flow ``x0`` and node potentials ``pot0``.
+
+    Warm start (``warm=True``): every arc keeps its flow ``x0`` unless its reduced cost
+    ``cost + pot0[tail] - pot0[head]`` under the *new* costs is negative (arc saturated)
+    or positive (arc emptied); the node imbalances this creates are then routed by
+    successive shortest paths from ``pot0``. All residual reduced costs are non-negative
+    from the start, so the result is an exact optimum, like the cold start
+    (``warm=False``, ``x0``/``pot0`` ignored: ``pot0 = 0`` and ``x0 = lo``). When the costs
+    moved little only a few arcs change and only a few phases are needed.
+
+    Returns
+    -------
+    flow, unrouted, phases, augs
+        As :func:`mcf_solve`.
+    pot : (n_nodes,) float64
+        Node potentials proving optimality of ``flow`` (shifted so their minimum is 0);
+        pass them back with ``flow`` for the next warm start.
     """
     m = tail.shape[0]
     N = n_nodes + 2
@@ -104,13 +132,33 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     for v in range(n_nodes):
         exc[v] = supply[v]
     x = np.zeros(m)
+    pot = np.zeros(N)
+    if warm:
+        pmax = -INF
+        pmin = INF
+        for v in range(n_nodes):
+            pot[v] = pot0[v]
+            pmax = max(pmax, pot0[v])
+            pmin = min(pmin, pot0[v])
+        pot[S] = pmax  # S -> v arcs (cost 0) start with reduced cost >= 0
+        pot[T] = pmin  # v -> T arcs likewise
     for a in range(m):
         exc[tail[a]] -= lo[a]
         exc[head[a]] += lo[a]
-        if cost[a] < 0.0:
+        if warm:
+            xa = min(max(x0[a], lo[a]), hi[a]) - lo[a]
+            pu = pot[tail[a]]
+            pv = pot[head[a]]
+            rc = cost[a] + pu - pv
+            if rc < -1e-11 * (1.0 + abs(cost[a]) + abs(pu) + abs(pv)):
+                xa = hi[a] - lo[a]
+            elif rc > 1e-11 * (1.0 + abs(cost[a]) + abs(pu) + abs(pv)):
+                xa = 0.0
+            x[a] = xa
+        elif cost[a] < 0.0:
             x[a] = hi[a] - lo[a]
-            exc[tail[a]] -= x[a]
-            exc[head[a]] += x[a]
+        exc[tail[a]] -= x[a]
+        exc[head[a]] += x[a]
     # residual graph: arcs 0..m-1 forward/backward pairs, then S->v and v->T arcs
     n_extra = 0
     for v in range(n_nodes):
@@ -162,7 +210,6 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     for e in range(E):
         adj[fill[efrom[e]]] = e
         fill[efrom[e]] += 1
-    pot = np.zeros(N)
     dist = np.empty(N)
     pred = np.empty(N, np.int64)
     done = np.zeros(N, np.bool_)
@@ -283,7 +330,13 @@ def mcf_solve(n_nodes, tail, head, lo, hi, cost, supply):
     flow = np.empty(m)
     for a in range(m):
         flow[a] = lo[a] + ecap[2 * a + 1]
-    return flow, max(total_exc - routed, 0.0), phases, augs
+    pout = np.empty(n_nodes)
+    pmin = INF
+    for v in range(n_nodes):
+        pmin = min(pmin, pot[v])
+    for v in range(n_nodes):
+        pout[v] = pot[v] - pmin
+    return flow, max(total_exc - routed, 0.0), phases, augs, pout
 
 
 # ----------------------------------------------------------------------------------------
@@ -1202,17 +1255,36 @@ def mcf_multi(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost
     ``arc_idx``) numbered ``0..comp_nodes[c]-1``, and supplies
     ``lsupply[node_ptr[c]:node_ptr[c+1]]``. Returns the global flow and the unrouted supply.
     """
+    lflow = np.zeros(arc_idx.shape[0])
+    lpot = np.zeros(lsupply.shape[0])
+    flow, unrouted = mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply,
+                                    lflow, lpot, False)
+    return flow, unrouted
+
+
+@njit
+def mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply, lflow, lpot, warm):
+    """:func:`mcf_multi` warm-started per component (:func:`mcf_solve_warm`).
+
+    ``lflow`` (aligned with ``arc_idx``) and ``lpot`` (aligned with ``lsupply``) hold each
+    component's previous flow and potentials; used when ``warm``, and overwritten in place
+    with the new ones (valid only when no supply is left unrouted).
+    """
     m = lo.shape[0]
     flow = np.zeros(m)
     unrouted = 0.0
     for c in range(comp_nodes.shape[0]):
         a0 = arc_ptr[c]
         a1 = arc_ptr[c + 1]
+        n0 = node_ptr[c]
         idx = arc_idx[a0:a1]
-        f, u, _, _ = mcf_solve(comp_nodes[c], ltail[a0:a1], lhead[a0:a1], lo[idx], hi[idx], cost[idx],
-                               lsupply[node_ptr[c]:node_ptr[c + 1]])
+        f, u, _, _, p = mcf_solve_warm(comp_nodes[c], ltail[a0:a1], lhead[a0:a1], lo[idx], hi[idx], cost[idx],
+                                       lsupply[n0:node_ptr[c + 1]], lflow[a0:a1], lpot[n0:node_ptr[c + 1]], warm)
         for i in range(a1 - a0):
             flow[idx[i]] = f[i]
+            lflow[a0 + i] = f[i]
+        for i in range(comp_nodes[c]):
+            lpot[n0 + i] = p[i]
         unrouted += u
     return flow, unrouted
 

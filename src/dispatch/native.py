@@ -108,6 +108,10 @@ class NativeOptions:
     repair_rounds : row-generation rounds of the per-hour network repair LP.
     lp_max_iter : simplex iterations per phase of the repair LP.
     check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
+    mcf_warm : warm-start each min-cost flow from the previous call's optimal flow and
+        potentials (:func:`dispatch.kernels.mcf_solve_warm`). Exact either way, but optimal
+        flows are not unique, so the run (and result) differs from the cold default. Off:
+        measured *slower* on sichuan windows (dual prices move too much between calls).
     """
 
     lr_iters: int = 25
@@ -122,6 +126,7 @@ class NativeOptions:
     repair_rounds: int = 8
     lp_max_iter: int = 5000
     check_cost: bool = True
+    mcf_warm: bool = False
 
 
 class _Win:
@@ -177,6 +182,11 @@ class _Win:
         self.flex_res0 = float(np.sum(sys.hy_pmax) + np.sum(sys.st_pdis))
         self.supply_scale = max(1.0, float(np.abs(self.supply[:-2]).sum()))
         self.comps, self.lsupply = _components(self.n_nodes, self.tail, self.head, self.supply, self.role)
+        # warm start of the min-cost flow: the last optimal flow and potentials of each component
+        self.mcf_flow = np.zeros(self.comps[2].shape[0])
+        self.mcf_pot = np.zeros(self.lsupply.shape[0])
+        self.mcf_warm = False
+        self.warm_ok = False
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
         B = sys.n_bus
@@ -206,7 +216,9 @@ class _Win:
             cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, mu)
         else:
             cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
-        flow, unrouted = K.mcf_multi(*self.comps, self.lo, self.hi, cost, self.lsupply)
+        flow, unrouted = K.mcf_multi_warm(*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow,
+                                          self.mcf_pot, self.mcf_warm)
+        self.mcf_warm = self.warm_ok  # the next call may start from this optimum (exact either way)
         if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
@@ -551,6 +563,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if t0 < 0 or n <= 0 or t0 + n > sys.n_hours:
         raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
     w = _Win(sys, t0, n, state, targets)
+    w.warm_ok = bool(opt.mcf_warm)
     best: WindowSolution | None = None
 
     def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
