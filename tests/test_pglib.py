@@ -180,7 +180,7 @@ def test_milp_reserve_ramp_limited_short_window():
     n = 6
     # a reserve large enough that ramp limits bind: 15 % of load
     sys = dataclasses.replace(sys, reserve_up_mw=0.15 * sys.load_mw[:, 0])
-    opt = MilpOptions(mip_rel_gap=1e-6, threads=1)
+    opt = MilpOptions(mip_rel_gap=1e-6)  # threads left alone: HiGHS fixes its pool on first use
     m = build_window(sys, 0, n, sys.init, None, opt)
     res = solve_model(m, opt)
     sol = read_solution(m, res)
