@@ -1270,10 +1270,23 @@ def mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi,
     component's previous flow and potentials; used when ``warm``, and overwritten in place
     with the new ones (valid only when no supply is left unrouted).
     """
-    m = lo.shape[0]
-    flow = np.zeros(m)
+    sel = np.arange(comp_nodes.shape[0])
+    unrouted = mcf_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply,
+                               lflow, lpot, warm)
+    return mcf_scatter(arc_ptr, arc_idx, lflow, lo.shape[0]), unrouted
+
+
+@njit
+def mcf_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply, lflow, lpot,
+                    warm):
+    """Solve the components ``sel`` only, writing their local flows/potentials in place.
+
+    Components own disjoint slices of ``lflow``/``lpot``, so disjoint selections may run
+    in parallel threads (the kernel releases the GIL). Returns their unrouted supply.
+    """
     unrouted = 0.0
-    for c in range(comp_nodes.shape[0]):
+    for k in range(sel.shape[0]):
+        c = sel[k]
         a0 = arc_ptr[c]
         a1 = arc_ptr[c + 1]
         n0 = node_ptr[c]
@@ -1281,12 +1294,21 @@ def mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi,
         f, u, _, _, p = mcf_solve_warm(comp_nodes[c], ltail[a0:a1], lhead[a0:a1], lo[idx], hi[idx], cost[idx],
                                        lsupply[n0:node_ptr[c + 1]], lflow[a0:a1], lpot[n0:node_ptr[c + 1]], warm)
         for i in range(a1 - a0):
-            flow[idx[i]] = f[i]
             lflow[a0 + i] = f[i]
         for i in range(comp_nodes[c]):
             lpot[n0 + i] = p[i]
         unrouted += u
-    return flow, unrouted
+    return unrouted
+
+
+@njit
+def mcf_scatter(arc_ptr, arc_idx, lflow, m):
+    """Global (m,) flow from the components' local flows, in component order."""
+    flow = np.zeros(m)
+    for c in range(arc_ptr.shape[0] - 1):
+        for i in range(arc_ptr[c], arc_ptr[c + 1]):
+            flow[arc_idx[i]] = lflow[i]
+    return flow
 
 
 # ----------------------------------------------------------------------------------------

@@ -112,6 +112,8 @@ class NativeOptions:
         potentials (:func:`dispatch.kernels.mcf_solve_warm`). Exact either way, but optimal
         flows are not unique, so the run (and result) differs from the cold default. Off:
         measured *slower* on sichuan windows (dual prices move too much between calls).
+    mcf_threads : solve the flexible network's independent components in this many
+        threads (1 or 2; results are identical either way).
     """
 
     lr_iters: int = 25
@@ -127,6 +129,7 @@ class NativeOptions:
     lp_max_iter: int = 5000
     check_cost: bool = True
     mcf_warm: bool = False
+    mcf_threads: int = 2
 
 
 class _Win:
@@ -187,6 +190,7 @@ class _Win:
         self.mcf_pot = np.zeros(self.lsupply.shape[0])
         self.mcf_warm = False
         self.warm_ok = False
+        self.mcf_groups = None  # set by solve_window when opt.mcf_threads > 1
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
         B = sys.n_bus
@@ -216,12 +220,45 @@ class _Win:
             cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, mu)
         else:
             cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
-        flow, unrouted = K.mcf_multi_warm(*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow,
-                                          self.mcf_pot, self.mcf_warm)
+        args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, self.mcf_pot, self.mcf_warm)
+        if self.mcf_groups is None:
+            flow, unrouted = K.mcf_multi_warm(*args)
+        else:
+            # two disjoint groups of rivers in two threads (the kernel releases the GIL);
+            # each writes only its own components' slices, so the result is thread-order free
+            fut = _pool().submit(K.mcf_solve_comps, self.mcf_groups[1], *args)
+            u0 = K.mcf_solve_comps(self.mcf_groups[0], *args)
+            unrouted = u0 + fut.result()
+            flow = K.mcf_scatter(self.comps[1], self.comps[2], self.mcf_flow, self.lo.shape[0])
         self.mcf_warm = self.warm_ok  # the next call may start from this optimum (exact either way)
         if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
+
+
+_POOL = None
+
+
+def _pool():
+    """One worker thread for the second group of min-cost-flow components (created once)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-mcf")
+    return _POOL
+
+
+def _split_components(arc_ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two groups of components with about equal arc counts (largest first, greedy)."""
+    size = np.diff(arc_ptr)
+    groups: tuple[list[int], list[int]] = ([], [])
+    load = [0, 0]
+    for c in np.argsort(-size, kind="stable"):
+        g = 0 if load[0] <= load[1] else 1
+        groups[g].append(int(c))
+        load[g] += int(size[c])
+    return np.array(sorted(groups[0]), np.int64), np.array(sorted(groups[1]), np.int64)
 
 
 def _components(n_nodes: int, tail: np.ndarray, head: np.ndarray, supply: np.ndarray, role: np.ndarray):
@@ -564,6 +601,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
     w = _Win(sys, t0, n, state, targets)
     w.warm_ok = bool(opt.mcf_warm)
+    if opt.mcf_threads > 1 and len(w.comps[0]) > 1:
+        w.mcf_groups = _split_components(w.comps[1])
     best: WindowSolution | None = None
 
     def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
