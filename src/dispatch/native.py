@@ -62,12 +62,15 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   (fixed commitment, later hours fixed), so a window whose commitment leaves an
   unabsorbable surplus behind a zero-rated line can keep a small overload
   (``info["overload_mw"]``; the toy island test: 2.6 MW in one hour, 60 MW before).
-* Speed: 2-13 s per sichuan-2030 48 h window (2-core shared box), still dominated by
-  :func:`dispatch.kernels.mcf_solve` (~70-90 ms per call, ~60 calls: 25 dual iterations
-  + Frank-Wolfe). Target 1 s / 20 ms: **missed**. Next steps: a warm-started network
-  simplex for the flexible network, or fewer oracle calls (fewer iterations cost quality:
-  ``lr_iters=15, fw_iters=12`` gives 2-12 s but a 2.5 % gap on the toy network window).
-  The repair LP costs ~20 ms per window.
+* Speed: 3-23 s per sichuan-2030 48 h window (2-core shared box; normal t0=4000 3.1 s,
+  drought-2022 t0=5280 23.4 s), still dominated by :func:`dispatch.kernels.mcf_solve`
+  (~0.1-0.3 s per call, ~94 calls: 25 dual iterations + Frank-Wolfe; 400-1400 shortest-path
+  phases in each of the two big cascades). The components run in two threads
+  (``mcf_threads``). Warm-starting the flow from the previous call (``mcf_warm``) was
+  measured slower: the prices move too much between calls. Target 1 s: **missed**. Next
+  steps: network simplex or cost scaling for the big cascades, or fewer oracle calls
+  (fewer iterations cost quality: ``lr_iters=15, fw_iters=12`` gives a 2.5 % gap on the toy
+  network window). The repair LP costs ~20 ms per window.
 * Quality: toy windows within the 1.5 % regression guard of milp (target 0.5 %);
   sichuan network windows: no milp reference (too slow).
 * Demand response is priced in the dual but never dispatched in the primal.
