@@ -201,3 +201,23 @@ def test_interrupted_run_resumes_identically(tmp_path: Path, sig: int) -> None:
 def test_solution_arrays_listed() -> None:
     assert "th_p" in SOLUTION_ARRAYS and "objective" not in SOLUTION_ARRAYS
     assert isinstance(pl.__version__, str) and os.sep
+
+
+def test_mid_horizon_start_takes_reservoirs_from_the_plan() -> None:
+    from dispatch.arrays import M3S_TO_HM3_PER_H
+    from dispatch.hydro import plan_hydro
+    from dispatch.simulate import state_at
+
+    sys_ = toy_system(96)
+    st0 = initial_state(sys_)
+    plan = plan_hydro(sys_, st0, t0=0, hours=72)  # what simulate plans for start=48, hours=24
+    mid = state_at(plan, st0, 48)
+    want = [np.interp(48, plan.bounds_h, plan.v_hm3[:, h]) for h in range(sys_.n_hy)]
+    np.testing.assert_allclose(mid.hy_v, want)
+    np.testing.assert_array_equal(mid.th_on, st0.th_on)
+    res = simulate(sys_, engine="milp", start=48, hours=24, window_h=24, lookahead_h=0, progress=False)
+    first = res.frames["hydro"].filter(pl.col("plant") == "upper").row(0, named=True)
+    # the head reservoir's first hour starts from the plan's volume, not the start-of-horizon one
+    v1 = mid.hy_v[0] + M3S_TO_HM3_PER_H * (first["inflow_m3s"] - first["release_m3s"] - first["spill_m3s"])
+    assert first["volume_hm3"] == pytest.approx(v1, abs=1e-6)
+    assert abs(mid.hy_v[0] - st0.hy_v[0]) > 1e-3

@@ -37,7 +37,7 @@ def compare_windows(
     from .engines import get_engine
     from .invariants import check_solution
     from .milp import MilpOptions
-    from .simulate import _plan, hour_index
+    from .simulate import _plan, hour_index, state_at
 
     sys_ = load_case(case, hydrology=hydrology).to_arrays()
     year = str(sys_.timestamps[0])[:4]
@@ -54,7 +54,7 @@ def compare_windows(
         t0 = hour_index(sys_, s)
         n = min(hours, sys_.n_hours - t0)
         targets = plan.targets(t0 + n) if plan else None
-        st = _state_at(plan, state, t0)
+        st = state_at(plan, state, t0)
         t = time.perf_counter()
         a = native.solve_window(sys_, t0, n, st, targets, None)
         wn = time.perf_counter() - t
@@ -79,16 +79,6 @@ def compare_windows(
             }
         )
     return rows
-
-
-def _state_at(plan: Any, state: Any, t0: int) -> Any:
-    """Reservoirs at the plan's volumes for hour t0 (other state as at the start)."""
-    if plan is None:
-        return state
-    from dataclasses import replace
-
-    v = [np.interp(t0, plan.bounds_h, plan.v_hm3[:, h]) for h in range(plan.v_hm3.shape[1])]
-    return replace(state.copy(), hy_v=np.asarray(v, dtype=float))
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:

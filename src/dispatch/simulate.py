@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,14 @@ def _plan(sys: SystemArrays, state: State, t_start: int, hours: int, lookahead_h
     return plan_hydro(sys, state, t0=t_start, hours=min(sys.n_hours - t_start, hours + lookahead_h))
 
 
+def state_at(plan: Any, state: State, t: int) -> State:
+    """``state`` with reservoir volumes at the mid-term plan's level for hour ``t``."""
+    if plan is None:
+        return state.copy()
+    v = [np.interp(t, plan.bounds_h, plan.v_hm3[:, h]) for h in range(plan.v_hm3.shape[1])]
+    return replace(state.copy(), hy_v=np.asarray(v, dtype=float))
+
+
 def simulate(
     case: Any,
     engine: str = "native",
@@ -185,12 +193,22 @@ def simulate(
         raise DispatchError(
             f"hours={hours} from hour {t_start} does not fit the case's {sys.n_hours} hours"
         )
-    state0 = state.copy() if state is not None else initial_state(sys)
+    plan = None
+    if state is not None:
+        state0 = state.copy()
+    else:
+        state0 = initial_state(sys)
+        if t_start > 0 and sys.n_hy:
+            # a run that starts mid-horizon finds its reservoirs where the plan from hour 0
+            # puts them, not at the start-of-horizon levels; the same plan sets the targets
+            plan = _plan(sys, state0, 0, t_start + hours, lookahead_h)
+            state0 = state_at(plan, state0, t_start)
     n_win = -(-hours // window_h)
     ckpt = None
     if checkpoint_dir is not None:
         ckpt = _Checkpoints(checkpoint_dir, fingerprint(sys, engine, t_start, hours, window_h, lookahead_h, options))
-    plan = _plan(sys, state0, t_start, hours, lookahead_h)
+    if plan is None:
+        plan = _plan(sys, state0, t_start, hours, lookahead_h)
 
     parts: list[WindowSolution] = []
     records: list[dict[str, Any]] = []
@@ -240,4 +258,4 @@ def simulate(
     return res
 
 
-__all__ = ["simulate", "hour_index", "fingerprint"]
+__all__ = ["simulate", "hour_index", "fingerprint", "state_at"]
