@@ -81,15 +81,11 @@ BASE_MVA = 100.0
 
 
 def _root() -> Path:
-    env = os.environ.get("DISPATCH_DATA_ROOT")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[2]
-    if (here / "networks" / NAME).is_dir():
-        return here
-    from importlib.resources import files
+    """The folder holding ``networks/`` and ``timeseries/`` (the same lookup as Sichuan's:
+    ``DISPATCH_DATA``, the installed package, or the repository)."""
+    from .case import data_dir
 
-    return Path(str(files("dispatch.networks"))).parent  # installed: dispatch/networks, dispatch/timeseries
+    return data_dir().parent
 
 
 def network_dir() -> Path:
