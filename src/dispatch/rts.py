@@ -80,30 +80,25 @@ RE_CATEGORIES = {"Wind": ("wind", "wind"), "Solar PV": ("solar", "pv"), "Solar R
 BASE_MVA = 100.0
 
 
-def _root() -> Path:
-    """The folder holding ``networks/`` and ``timeseries/`` (the same lookup as Sichuan's:
-    ``DISPATCH_DATA``, the installed package, or the repository)."""
+def network_dir() -> Path:
+    """Folder of the RTS-GMLC tables (``networks/rts-gmlc``), found like Sichuan's
+    (:func:`dispatch.case.data_dir`: ``DISPATCH_DATA``, the installed package, the repository)."""
     from .case import data_dir
 
-    return data_dir().parent
-
-
-def network_dir() -> Path:
-    """Folder of the RTS-GMLC tables (``networks/rts-gmlc``)."""
-    r = _root()
-    for cand in (r / "networks" / NAME, r / "dispatch" / "networks" / NAME):
-        if cand.is_dir():
-            return cand
-    raise CaseError("RTS-GMLC tables not found; run scripts/build_rts.py", file=str(r / "networks" / NAME))
+    d = data_dir() / NAME
+    if not d.is_dir():
+        raise CaseError("RTS-GMLC tables not found; run scripts/build_rts.py", file=str(d))
+    return d
 
 
 def series_file() -> Path:
     """The packed day-ahead series (``timeseries/rts-gmlc/day_ahead.parquet``)."""
-    r = _root()
-    for cand in (r / "timeseries" / NAME / "day_ahead.parquet", r / "dispatch" / "timeseries" / NAME / "day_ahead.parquet"):
-        if cand.is_file():
-            return cand
-    raise CaseError("RTS-GMLC series not found; run scripts/build_rts.py", file=str(r / "timeseries" / NAME / "day_ahead.parquet"))
+    from .case import timeseries_dir
+
+    f = timeseries_dir() / NAME / "day_ahead.parquet"
+    if not f.is_file():
+        raise CaseError("RTS-GMLC series not found; run scripts/build_rts.py", file=str(f))
+    return f
 
 
 def _read(name: str) -> Any:
