@@ -74,7 +74,9 @@ from .errors import EngineError
 
 INF = highspy.kHighsInf
 
-__all__ = ["MilpOptions", "ModelBuilder", "WindowModel", "build_window", "read_solution", "solve_model", "solve_window"]
+__all__ = [
+    "MilpOptions", "ModelBuilder", "WindowModel", "build_window", "new_highs", "read_solution", "solve_model", "solve_window",
+]
 
 
 _TUNED = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False, "mip_allow_restart": False}
@@ -113,6 +115,41 @@ class MilpOptions:
     line_tol: float = 1e-6
     check_objective: bool = True
     highs_options: Mapping[str, Any] = field(default_factory=lambda: dict(_TUNED))
+
+
+_BANNER_SHOWN = False
+
+
+def new_highs(output_flag: bool = False) -> highspy.Highs:
+    """A fresh ``Highs`` with ``output_flag`` set, and without HiGHS's start-up banner.
+
+    HiGHS prints its banner ("Running HiGHS ...") on stdout when the first ``Highs`` of a
+    process is constructed, before any option can be set. With ``output_flag`` False that
+    first construction runs with file descriptor 1 pointed at ``/dev/null``.
+    """
+    global _BANNER_SHOWN
+    if output_flag or _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        import ctypes
+        import os
+        import sys as _sys
+
+        _sys.stdout.flush()
+        libc = ctypes.CDLL(None)
+        libc.fflush(None)
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+                libc.fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", bool(output_flag))
+    return h
 
 
 # ------------------------------------------------------------------------------------------
@@ -650,8 +687,7 @@ def build_window(
 
     t_b = time.perf_counter()
     lp = mb.to_lp(names=opt.names)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(opt.output_flag))
+    h = new_highs(opt.output_flag)
     h.setOptionValue("mip_rel_gap", float(opt.mip_rel_gap))
     if opt.threads is not None:
         h.setOptionValue("threads", int(opt.threads))
@@ -686,7 +722,13 @@ def _run(model: WindowModel, deadline: float | None) -> str:
     h = model.highs
     # the option persists on the Highs object: always set it (no deadline = no limit)
     h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()) if deadline is not None else float("inf"))
-    h.run()
+    st = h.run()
+    if st == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        # HiGHS fixes its thread pool on first use in a process: an explicit ``threads``
+        # that differs from it (e.g. after plan_hydro ran with the default) is refused
+        # until the pool is rebuilt
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
     return h.modelStatusToString(h.getModelStatus())
 
 
@@ -784,6 +826,8 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     deadline = t_start + opt.time_limit_s if opt.time_limit_s else None
     rounds = 0
     lp_pre = 0
+    times: dict[str, float] = {"relax_s": 0.0, "mip_rounds_s": 0.0, "fixed_lp_s": 0.0}
+    round_s: list[float] = []
     # --- line limits the LP relaxation needs, found with cheap warm-started LPs ----------
     if model.sys.n_line and len(model.int_cols):
         ic = model.int_cols.astype(np.int32)
@@ -796,9 +840,12 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
             if not _add_violated_lines(model, np.asarray(h.getSolution().col_value), opt.line_tol):
                 break
         h.changeColsIntegrality(len(ic), ic, np.ones(len(ic), np.uint8))
+    times["relax_s"] = time.perf_counter() - t_start
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
     while True:
+        t_r = time.perf_counter()
         status = _run(model, deadline)
+        round_s.append(time.perf_counter() - t_r)
         if not _has_solution(model):
             if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
                 raise EngineError(f"window t0={model.t0} n={model.n}: time limit reached before a feasible schedule")
@@ -831,6 +878,8 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     gap = float(info.mip_gap) if mip else 0.0
     mip_status = status
     t_mip = time.perf_counter() - t_start
+    times["mip_rounds_s"] = t_mip - times["relax_s"]
+    t_lp = time.perf_counter()
     x_mip = x
     # --- fix binaries, re-solve the LP (prices, hottest start-up categories) -------------
     if mip:
@@ -855,6 +904,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
             added += len(cols)
         if not added:
             break
+    times["fixed_lp_s"] = time.perf_counter() - t_lp
     return {
         "x": x,
         "row_dual": np.asarray(sol.row_dual),
@@ -870,6 +920,8 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         "solve_s": time.perf_counter() - t_start,
         "lines_enforced": int(model.lines_added.sum()),
         "storage_binaries": int(np.isin(model.v["st_z"], model.int_cols).sum()) if "st_z" in model.v else 0,
+        "round_s": round_s,
+        **times,
     }
 
 
@@ -983,6 +1035,11 @@ def solve_window(
         "mip_status": res["mip_status"],
         "mip_rounds": res["mip_rounds"],
         "lp_rounds": res["lp_rounds"],
+        "relaxation_line_rounds": res["relaxation_line_rounds"],
+        "relax_s": res["relax_s"],
+        "mip_rounds_s": res["mip_rounds_s"],
+        "round_s": res["round_s"],
+        "fixed_lp_s": res["fixed_lp_s"],
         "lines_enforced": res["lines_enforced"],
         "storage_binaries": res["storage_binaries"],
         "n_cols": model.builder.n_col,
