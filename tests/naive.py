@@ -242,3 +242,20 @@ def check_feasible(sys: SystemArrays, state: State, sol: WindowSolution, targets
     obj = window_cost(sys, state, sol, targets)
     need(abs(obj - sol.objective) <= 1e-6 * max(1.0, abs(obj)), f"objective {sol.objective} != window_cost {obj}")
     return bad
+
+
+def mcf_lp(n_nodes, tail, head, lo, hi, cost, supply):
+    """Min-cost flow as a plain LP (scipy/HiGHS): the twin of the network-flow kernels.
+
+    Returns the optimal cost, or None when infeasible.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    m = len(tail)
+    rows = np.concatenate([head, tail])
+    cols = np.concatenate([np.arange(m), np.arange(m)])
+    vals = np.concatenate([np.ones(m), -np.ones(m)])
+    A = coo_matrix((vals, (rows, cols)), shape=(n_nodes, m)).tocsr()
+    res = linprog(cost, A_eq=A, b_eq=-np.asarray(supply, float), bounds=list(zip(lo, hi)), method="highs")
+    return float(res.fun) if res.status == 0 else None

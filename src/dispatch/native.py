@@ -86,6 +86,7 @@ import numpy as np
 
 from . import _core
 from . import kernels as K
+from . import netsimplex as NS
 from .arrays import HydroTargets, State, SystemArrays, WindowSolution
 from .costs import window_cost
 
@@ -111,12 +112,14 @@ class NativeOptions:
     repair_rounds : row-generation rounds of the per-hour network repair LP.
     lp_max_iter : simplex iterations per phase of the repair LP.
     check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
-    mcf_warm : warm-start each min-cost flow from the previous call's optimal flow and
-        potentials (:func:`dispatch.kernels.mcf_solve_warm`). Exact either way, but optimal
-        flows are not unique, so the run (and result) differs from the cold default. Off:
-        measured *slower* on sichuan windows (dual prices move too much between calls).
+    mcf : ``"simplex"`` (default): network simplex warm-started from the previous call's
+        optimal basis (:mod:`dispatch.netsimplex`); ``"ssp"``: cold successive shortest
+        paths (:func:`dispatch.kernels.mcf_solve`). Both exact; optimal flows are not
+        unique, so schedules may differ where ties exist.
     mcf_threads : solve the flexible network's independent components in this many
         threads (1 or 2; results are identical either way).
+    mcf_pivots_per_arc : pivot limit of one network-simplex call per arc of a component
+        (past it that component is solved by successive shortest paths).
     """
 
     lr_iters: int = 25
@@ -131,8 +134,9 @@ class NativeOptions:
     repair_rounds: int = 8
     lp_max_iter: int = 5000
     check_cost: bool = True
-    mcf_warm: bool = False
+    mcf: str = "simplex"
     mcf_threads: int = 2
+    mcf_pivots_per_arc: int = 50
 
 
 class _Win:
@@ -191,9 +195,17 @@ class _Win:
         # warm start of the min-cost flow: the last optimal flow and potentials of each component
         self.mcf_flow = np.zeros(self.comps[2].shape[0])
         self.mcf_pot = np.zeros(self.lsupply.shape[0])
-        self.mcf_warm = False
-        self.warm_ok = False
+        # network-simplex bases of the components (see dispatch.netsimplex.ns_solve_comps)
+        n_comp = self.comps[0].shape[0]
+        n_tree = self.lsupply.shape[0] + n_comp
+        n_ext = self.comps[2].shape[0] + self.lsupply.shape[0]
+        self.ns_basis = (np.zeros(n_tree, np.int64), np.zeros(n_tree, np.int64), np.zeros(n_tree, np.bool_),
+                         np.zeros(n_ext, np.int8), np.zeros(n_ext))
+        self.ns_ready = np.zeros(n_comp, np.int8)
+        self.mcf = "simplex"
+        self.mcf_pivots_per_arc = 50
         self.mcf_groups = None  # set by solve_window when opt.mcf_threads > 1
+        self.all_comps = np.arange(n_comp, dtype=np.int64)
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
         B = sys.n_bus
@@ -223,17 +235,23 @@ class _Win:
             cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, mu)
         else:
             cost = K.flex_costs(self.base, self.energy, self.rescoef, self.hour, price, mu)
-        args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, self.mcf_pot, self.mcf_warm)
-        if self.mcf_groups is None:
-            flow, unrouted = K.mcf_multi_warm(*args)
+        if self.mcf == "simplex":
+            args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, *self.ns_basis, self.ns_ready,
+                    self.mcf_pivots_per_arc)
+            solve = NS.ns_solve_comps
         else:
-            # two disjoint groups of rivers in two threads (the kernel releases the GIL);
+            args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, self.mcf_pot, False)
+            solve = K.mcf_solve_comps
+        if self.mcf_groups is None:
+            res = solve(self.all_comps, *args)
+            unrouted = res[0] if isinstance(res, tuple) else res
+        else:
+            # two disjoint groups of components in two threads (the kernels release the GIL);
             # each writes only its own components' slices, so the result is thread-order free
-            fut = _pool().submit(K.mcf_solve_comps, self.mcf_groups[1], *args)
-            u0 = K.mcf_solve_comps(self.mcf_groups[0], *args)
-            unrouted = u0 + fut.result()
-            flow = K.mcf_scatter(self.comps[1], self.comps[2], self.mcf_flow, self.lo.shape[0])
-        self.mcf_warm = self.warm_ok  # the next call may start from this optimum (exact either way)
+            fut = _pool().submit(solve, self.mcf_groups[1], *args)
+            r0, r1 = solve(self.mcf_groups[0], *args), fut.result()
+            unrouted = (r0[0] + r1[0]) if isinstance(r0, tuple) else (r0 + r1)
+        flow = K.mcf_scatter(self.comps[1], self.comps[2], self.mcf_flow, self.lo.shape[0])
         if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
@@ -603,7 +621,9 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if t0 < 0 or n <= 0 or t0 + n > sys.n_hours:
         raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
     w = _Win(sys, t0, n, state, targets)
-    w.warm_ok = bool(opt.mcf_warm)
+    if opt.mcf not in ("simplex", "ssp"):
+        raise ValueError(f"NativeOptions.mcf must be 'simplex' or 'ssp', not {opt.mcf!r}")
+    w.mcf, w.mcf_pivots_per_arc = opt.mcf, int(opt.mcf_pivots_per_arc)
     if opt.mcf_threads > 1 and len(w.comps[0]) > 1:
         w.mcf_groups = _split_components(w.comps[1])
     best: WindowSolution | None = None
