@@ -145,3 +145,79 @@ def test_milp_window_with_network(sys):
         assert np.all(np.abs(sol.line_flow) <= sys.line_max_mw[None, :] + 1e-4)
     else:
         assert_feasible(sys, state, sol, None)
+
+
+# --- consistency with the PGLib-UC rts_gmlc days (issue #8; scripts/pglib_compare.py --rts) ---
+PGLIB_DAYS = sorted((PGLIB_DIR / "rts_gmlc").glob("*.json")) if (PGLIB_DIR / "rts_gmlc").is_dir() else []
+needs_pglib = pytest.mark.skipif(not PGLIB_DAYS, reason="PGLib-UC rts_gmlc instances not available")
+
+
+@pytest.fixture(scope="module")
+def compare():
+    """scripts/pglib_compare.py as a module (it holds the --rts mapping and checks)."""
+    f = Path(__file__).resolve().parents[1] / "scripts" / "pglib_compare.py"
+    spec = importlib.util.spec_from_file_location("pglib_compare", f)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@needs_pglib
+def test_pglib_day_hour_mapping(compare, sys):
+    # hour 0 = 2020-01-01 00:00 and 2020 is a leap year (29 Feb shifts March onwards by 24 h)
+    assert compare.rts_hour_index("2020-01-27") == 26 * 24
+    assert compare.rts_hour_index("2020-03-05") == (31 + 29 + 4) * 24 == 1536
+    assert compare.rts_hour_index("2020-12-23") == 8568
+    assert len(PGLIB_DAYS) == 12
+    for f in PGLIB_DAYS:
+        t0 = compare.rts_hour_index(f.stem)
+        assert sys.timestamps[t0] == np.datetime64(f.stem + "T00") and t0 + 48 <= sys.n_hours
+
+
+@needs_pglib
+def test_pglib_days_input_data_match(compare, case):
+    """Every PGLib day = our case's data for those 48 h, except CSP (0 in PGLib) and the initial state."""
+    for f in PGLIB_DAYS:
+        c = compare.rts_day_consistency(case, f)
+        assert c["demand_max_abs_mw"] < 0.01, f.stem  # PGLib rounds demand to 0.01 MW
+        assert c["reserve_max_abs_mw"] < 0.01, f.stem  # both 3 % of load
+        assert c["re_max_abs_mw"] < 1e-6, f.stem  # wind, PV, rooftop PV, hydro: identical profiles
+        assert c["hydro_rtpv_not_fixed_in_pglib"] == 0, f.stem  # PGLib: min = max (must take)
+        assert c["csp_mwh_pglib"] == 0.0 and c["csp_mwh_ours"] > 0.0, f.stem
+        for k in ("thermal_only_ours", "thermal_only_pglib", "re_only_ours", "re_only_pglib"):
+            assert c[k] == [], (f.stem, k)
+        th = c["thermal_max_abs"]
+        for k in ("th_pmin", "th_pmax", "th_ramp_up", "th_ramp_down", "th_su_ramp", "th_sd_ramp", "th_min_up",
+                  "th_min_down", "th_su_lag"):
+            assert th[k] == 0.0, (f.stem, k)
+        # PGLib rounds its cost points: $ to 0.01, MW breakpoints to 0.01 (widths within 0.007 MW)
+        assert th["th_cost_pmin"] < 0.01 and th["th_su_cost"] < 0.01 and th["th_seg_mw"] < 0.011, f.stem
+        assert th["th_seg_cost_rel"] < 1e-3, f.stem
+        assert c["must_run_equal"], f.stem
+        # PGLib starts every day from the same state (24 units on at Pmin, 2510 MW); ours from
+        # the case's neutral one (nuclear only)
+        assert (c["pglib_init_on"], c["pglib_init_mw"]) == (24, 2510.0), f.stem
+        assert (c["ours_init_on"], c["ours_init_mw"]) == (1, 396.0), f.stem
+
+
+@needs_pglib
+@pytest.mark.skipif(importlib.util.find_spec("highspy") is None, reason="highspy missing")
+def test_pglib_day_short_window_same_optimum(compare, case):
+    """6 h of 2020-07-06: our copper-plate case under PGLib's conventions has PGLib's optimum."""
+    from dispatch.costs import window_cost
+    from dispatch.engines import get_engine
+    from dispatch.milp import MilpOptions
+
+    f = PGLIB_DIR / "rts_gmlc" / "2020-07-06.json"
+    ours, t0, state = compare.rts_day(case, f, "pglib")
+    assert t0 == 4488 and ours.n_line == 0 and ours.reserve_ramp_limited
+    p = read_pglib(f).to_arrays()
+    assert p.init is not None
+    opts = MilpOptions(mip_rel_gap=1e-6, time_limit_s=50, threads=1)
+    a = get_engine("milp").solve_window(ours, t0, 6, state, None, opts)
+    b = get_engine("milp").solve_window(p, 0, 6, p.init.copy(), None, opts)
+    assert a.shed.sum() < 1e-6 and b.shed.sum() < 1e-6
+    assert a.objective == pytest.approx(window_cost(ours, state, a, None), rel=1e-6)
+    # the data agree to PGLib's rounding (< 1e-3 relative on any cost number): the optima agree to 1e-4
+    assert a.objective == pytest.approx(b.objective, rel=1e-4)
