@@ -65,10 +65,17 @@ DEFAULT_JSON = ROOT / "benches" / "milp_windows.json"
 
 
 def _git_rev() -> str:
+    """The commit of the code this process imported (read once, at start), '+dirty' if
+    ``src/dispatch`` differed from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "src/dispatch"], cwd=ROOT).returncode
     except OSError:
         return "?"
+    return rev + ("+dirty" if dirty else "")
+
+
+GIT_REV = _git_rev()
 
 
 def _sha(arrays: list[np.ndarray]) -> str:
@@ -199,7 +206,7 @@ def cmd_windows(args: argparse.Namespace) -> int:
             continue
         print(f"solve {h} t0={t0} n={args.hours} ...", flush=True)
         rec = solve_one(h, t0, args.hours, opt)
-        rec["git"] = _git_rev()
+        rec["git"] = GIT_REV
         rec["host"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
         if args.dry:
             print(json.dumps(rec, indent=1))
@@ -260,7 +267,7 @@ def cmd_rolling(args: argparse.Namespace) -> int:
         "max_balance_violation_mw": sm["max_balance_violation_mw"], "unserved_mwh": sm["unserved_mwh"],
         "curtailment_mwh": sm["curtailment_mwh"], "window_gap_max_pct": sm["window_gap_max_pct"],
         "max_line_loading": sm["max_line_loading"], "violations_total": sum(w["violations"] for w in windows),
-        "git": _git_rev(), "windows": windows,
+        "git": GIT_REV, "windows": windows,
     }
     (out / "rolling.json").write_text(json.dumps(rep, indent=1, default=float) + "\n")
     print(res.table())

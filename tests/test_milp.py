@@ -302,3 +302,38 @@ def test_build_is_vectorised():
     model = milp.build_window(big, 0, 48, st, None)
     assert time.perf_counter() - t < 1.0
     assert model.builder.n_col > 48 * G * 5
+
+
+def test_repair_is_as_exact_as_another_round():
+    """The toy's MIP breaks a line limit: re-dispatching its commitment with the line added
+    (``repair``) is accepted only within the gap of the MIP's bound, which both runs share."""
+    s = toy_system(24)
+    st = initial_state(s)
+    gap = 1e-4
+    a = milp.solve_window(s, 0, 24, st, None, milp.MilpOptions(mip_rel_gap=gap, repair=True))
+    b = milp.solve_window(s, 0, 24, st, None, milp.MilpOptions(mip_rel_gap=gap, repair=False))
+    assert a.info["repaired"] and a.info["mip_rounds"] == 1
+    assert not b.info["repaired"] and b.info["mip_rounds"] >= 2
+    for sol in (a, b):
+        assert check_solution(s, st, sol) == []
+        best_bound = max(a.lower_bound, b.lower_bound)
+        assert sol.lower_bound <= sol.objective
+        assert sol.objective - best_bound <= gap * abs(sol.objective) + 1e-6
+
+
+def test_no_highs_banner_when_quiet():
+    """The first ``Highs`` of a process prints HiGHS's banner unless made by ``new_highs``."""
+    import subprocess
+    import sys
+
+    code = (
+        "from dispatch import milp\n"
+        "from dispatch.testing import toy_system\n"
+        "from dispatch.arrays import initial_state\n"
+        "s = toy_system(4, network=False)\n"
+        "milp.solve_window(s, 0, 4, initial_state(s), None)\n"
+        "print('done')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "done"
+    assert "HiGHS" not in out.stderr

@@ -95,6 +95,9 @@ class MilpOptions:
     lazy_storage : start with the storage mode binaries relaxed and make one binary only
         where the relaxation charges and discharges a unit in the same hour (exact: the
         final schedule never does both; much faster when simultaneity does not pay).
+    repair : when the MIP's schedule breaks a line limit, first re-dispatch its commitment
+        with an LP and stop if that is within ``mip_rel_gap`` of the MIP's bound (exact to
+        the same tolerance; see :func:`solve_model`); otherwise it starts the next round.
     output_flag : print the HiGHS log.
     names : pass row/column names to HiGHS (for its log and ``writeModel``; costs ~0.5 s
         on a 48 h x 200-unit window). Error reports name rows either way.
@@ -110,6 +113,7 @@ class MilpOptions:
     threads: int | None = None
     lazy_lines: bool = True
     lazy_storage: bool = True
+    repair: bool = True
     output_flag: bool = False
     names: bool = False
     line_tol: float = 1e-6
@@ -814,8 +818,81 @@ def _make_storage_binary(model: WindowModel, x: np.ndarray) -> int:
     return len(cols)
 
 
+def _int_values(model: WindowModel, x: np.ndarray) -> np.ndarray:
+    """Integer values for ``model.int_cols`` from a solution ``x``: rounded, and a storage
+    mode that was relaxed (or mixed charge and discharge) set to the larger of the two."""
+    ic = model.int_cols
+    val = np.round(x[ic])
+    if "st_z" in model.v and len(ic):
+        zc = model.v["st_z"].ravel()
+        mode = (x[model.v["st_ch"]] >= x[model.v["st_dis"]]).astype(float).ravel()
+        pos = np.searchsorted(ic, zc)
+        hit = (pos < len(ic)) & (ic[np.minimum(pos, len(ic) - 1)] == zc)
+        val[pos[hit]] = mode[hit]
+    return val
+
+
+def _fix_integers(model: WindowModel, x: np.ndarray) -> None:
+    """Make the model an LP with every integer column fixed at its value in ``x``."""
+    ic = model.int_cols.astype(np.int32)
+    if not len(ic):
+        return
+    val = _int_values(model, x)
+    model.highs.changeColsIntegrality(len(ic), ic, np.zeros(len(ic), np.uint8))
+    model.highs.changeColsBounds(len(ic), ic, val, val)
+
+
+def _unfix_integers(model: WindowModel) -> None:
+    """Undo :func:`_fix_integers` (and storage modes fixed by :func:`_fixed_lp`)."""
+    cols = model.int_cols
+    if "st_z" in model.v:
+        cols = np.union1d(cols, model.v["st_z"].ravel())
+    if not len(cols):
+        return
+    mb = model.builder
+    lb = np.concatenate(mb._lb)[cols]
+    ub = np.concatenate(mb._ub)[cols]
+    c32 = cols.astype(np.int32)
+    model.highs.changeColsBounds(len(c32), c32, lb, ub)
+    ic = model.int_cols.astype(np.int32)
+    model.highs.changeColsIntegrality(len(ic), ic, np.ones(len(ic), np.uint8))
+
+
+def _fixed_lp(model: WindowModel, x_mip: np.ndarray, opt: MilpOptions) -> tuple[Any, int]:
+    """LP with the integers fixed (call :func:`_fix_integers` first), lines added lazily.
+
+    Where the LP mixes charge and discharge of a storage unit its mode is fixed as in
+    ``x_mip``. Returns HiGHS's solution (None if the LP is not optimal) and the LP count.
+    """
+    h = model.highs
+    n_lp = 0
+    while True:
+        _run(model, None)
+        n_lp += 1
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None, n_lp
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        added = _add_violated_lines(model, x, opt.line_tol)
+        sim = _storage_simultaneous(model, x)
+        if sim.any():  # keep the MIP's mode where the LP re-mixes charge and discharge
+            cols = model.v["st_z"][sim].astype(np.int32)
+            mode = (x_mip[model.v["st_ch"]] >= x_mip[model.v["st_dis"]])[sim].astype(float)
+            h.changeColsBounds(len(cols), cols, mode, mode)
+            added += len(cols)
+        if not added:
+            return sol, n_lp
+
+
 def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[str, Any]:
     """Solve a built window: MIP with lazy lines, then the LP with binaries fixed.
+
+    Lines (and storage modes) the MIP's schedule violates are added and the MIP solved
+    again, unless the schedule's commitment, re-dispatched by the LP with those limits
+    (``MilpOptions.repair``), already costs within ``mip_rel_gap`` of the MIP's bound: that
+    bound holds for the full window too (the MIP had fewer constraints), so the repaired
+    schedule is as exact as a further MIP round would be. Otherwise the repaired schedule
+    is the next MIP round's starting incumbent.
 
     Returns the final primal column values and row duals plus solve statistics.
     """
@@ -826,7 +903,9 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     deadline = t_start + opt.time_limit_s if opt.time_limit_s else None
     rounds = 0
     lp_pre = 0
-    times: dict[str, float] = {"relax_s": 0.0, "mip_rounds_s": 0.0, "fixed_lp_s": 0.0}
+    repairs = 0
+    repaired = False
+    times: dict[str, float] = {"relax_s": 0.0, "mip_rounds_s": 0.0, "repair_s": 0.0, "fixed_lp_s": 0.0}
     round_s: list[float] = []
     # --- line limits the LP relaxation needs, found with cheap warm-started LPs ----------
     if model.sys.n_line and len(model.int_cols):
@@ -842,6 +921,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         h.changeColsIntegrality(len(ic), ic, np.ones(len(ic), np.uint8))
     times["relax_s"] = time.perf_counter() - t_start
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
+    sol = None
     while True:
         t_r = time.perf_counter()
         status = _run(model, deadline)
@@ -854,57 +934,58 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
                 + _iis_report(model)
             )
         x = np.asarray(h.getSolution().col_value)
+        info = h.getInfo()
+        mip = len(model.int_cols) > 0
+        mip_obj = float(info.objective_function_value)
+        bound = float(info.mip_dual_bound) if mip else mip_obj
+        gap = float(info.mip_gap) if mip else 0.0
+        mip_status = status
+        x_mip = x
         added = _add_violated_lines(model, x, opt.line_tol) + _make_storage_binary(model, x)
         rounds += 1
         if not added:
             break
-        # start the next round from this commitment (HiGHS completes it with an LP); a
-        # storage unit that mixed charge and discharge keeps the larger of the two
-        ic = model.int_cols.astype(np.int32)
-        start = np.round(x[ic])
-        if "st_z" in model.v:
-            zc = model.v["st_z"]
-            mode = (x[model.v["st_ch"]] >= x[model.v["st_dis"]]).astype(float)
-            pos = np.searchsorted(ic, zc.ravel())
-            hit = (pos < len(ic)) & (ic[np.minimum(pos, len(ic) - 1)] == zc.ravel())
-            start[pos[hit]] = mode.ravel()[hit]
-        h.setSolution(len(ic), ic, start)
-        if deadline is not None and time.perf_counter() > deadline:
+        late = deadline is not None and time.perf_counter() > deadline
+        start: Any = None
+        if opt.repair and mip:
+            t_f = time.perf_counter()
+            _fix_integers(model, x)
+            sol, n_lp = _fixed_lp(model, x, opt)
+            repairs += 1
+            times["repair_s"] += time.perf_counter() - t_f
+            if sol is not None:
+                ub = float(h.getInfo().objective_function_value)
+                if late or ub - bound <= opt.mip_rel_gap * max(abs(ub), 1e-9):
+                    repaired = True
+                    gap = (ub - bound) / max(abs(ub), 1e-9)
+                    lp_rounds = n_lp
+                    break
+                start = highspy.HighsSolution()
+                start.col_value = list(np.asarray(sol.col_value))
+                start.value_valid = True
+                sol = None
+            _unfix_integers(model)
+        if late:
             raise EngineError(f"window t0={model.t0}: time limit reached while adding lazy constraints")
-    mip = len(model.int_cols) > 0
-    info = h.getInfo()
-    mip_obj = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if mip else mip_obj
-    gap = float(info.mip_gap) if mip else 0.0
-    mip_status = status
+        if start is not None:
+            # the repaired schedule satisfies every row added so far: a full incumbent
+            h.setSolution(start)
+        else:
+            # start the next round from this commitment (HiGHS completes it with an LP)
+            ic = model.int_cols.astype(np.int32)
+            h.setSolution(len(ic), ic, _int_values(model, x))
     t_mip = time.perf_counter() - t_start
-    times["mip_rounds_s"] = t_mip - times["relax_s"]
-    t_lp = time.perf_counter()
-    x_mip = x
+    times["mip_rounds_s"] = t_mip - times["relax_s"] - times["repair_s"]
     # --- fix binaries, re-solve the LP (prices, hottest start-up categories) -------------
-    if mip:
-        ic = model.int_cols.astype(np.int32)
-        val = np.round(x[ic])
-        h.changeColsIntegrality(len(ic), ic, np.zeros(len(ic), np.uint8))
-        h.changeColsBounds(len(ic), ic, val, val)
-    lp_rounds = 0
-    while True:
-        status = _run(model, None)
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    t_lp = time.perf_counter()
+    if not repaired:
+        _fix_integers(model, x_mip)
+        sol, lp_rounds = _fixed_lp(model, x_mip, opt)
+        if sol is None:
+            status = h.modelStatusToString(h.getModelStatus())
             raise EngineError(f"window t0={model.t0}: LP with fixed commitment not optimal ({status})")
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)
-        lp_rounds += 1
-        added = _add_violated_lines(model, x, opt.line_tol)
-        sim = _storage_simultaneous(model, x)
-        if sim.any():  # keep the MIP's mode where the LP re-mixes charge and discharge
-            cols = model.v["st_z"][sim].astype(np.int32)
-            mode = (x_mip[model.v["st_ch"]] >= x_mip[model.v["st_dis"]])[sim].astype(float)
-            h.changeColsBounds(len(cols), cols, mode, mode)
-            added += len(cols)
-        if not added:
-            break
     times["fixed_lp_s"] = time.perf_counter() - t_lp
+    x = np.asarray(sol.col_value)
     return {
         "x": x,
         "row_dual": np.asarray(sol.row_dual),
@@ -914,6 +995,8 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         "mip_gap": gap,
         "mip_status": mip_status,
         "mip_rounds": rounds,
+        "repairs": repairs,
+        "repaired": repaired,
         "lp_rounds": lp_rounds,
         "relaxation_line_rounds": lp_pre,
         "mip_s": t_mip,
@@ -923,7 +1006,6 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         "round_s": round_s,
         **times,
     }
-
 
 # ------------------------------------------------------------------------------------------
 # read back
@@ -1038,6 +1120,9 @@ def solve_window(
         "relaxation_line_rounds": res["relaxation_line_rounds"],
         "relax_s": res["relax_s"],
         "mip_rounds_s": res["mip_rounds_s"],
+        "repairs": res["repairs"],
+        "repaired": res["repaired"],
+        "repair_s": res["repair_s"],
         "round_s": res["round_s"],
         "fixed_lp_s": res["fixed_lp_s"],
         "lines_enforced": res["lines_enforced"],
