@@ -357,7 +357,8 @@ def _rts_main(args: Any) -> None:
     for s in steps:
         if s not in RTS_STEPS:
             raise SystemExit(f"unknown step {s!r}; steps: {', '.join(RTS_STEPS)}")
-    jsonl = args.json or "/tmp/pglib_rts.jsonl"
+    jsonls = (args.json or "/tmp/pglib_rts.jsonl").split(",")
+    jsonl = jsonls[0]  # new rows go here; all listed files are read for the report
     if not args.report_only:
         done = {(r["day"], r["step"]) for r in _load_jsonl(jsonl)}
         for s in steps:  # step-major: a partial run still has whole columns
@@ -370,8 +371,21 @@ def _rts_main(args: Any) -> None:
                 print(f"{row['day']} {s:8s} obj {row['objective']:,.0f} gap {row['gap_pct'] or 0:.3f}% "
                       f"{row['wall_s']:.0f} s shed {row['shed_mwh']:.1f}", flush=True)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in _load_jsonl(jsonl):
-        rows[(r["day"], r["step"])] = r  # the last run of a (day, step) wins
+    for r in (r for j in jsonls for r in _load_jsonl(j)):
+        # several runs of one (day, step) solve the same model: keep the best incumbent and
+        # the best bound (each is valid for the model whichever run found it)
+        k = (r["day"], r["step"])
+        old = rows.get(k)
+        if old is not None:
+            best = dict(r if r["objective"] < old["objective"] else old)
+            bounds = [b for b in (r["bound"], old["bound"]) if b is not None]
+            best["bound"] = max(bounds) if bounds else None
+            if best["bound"] is not None:
+                best["gap_pct"] = 100.0 * (best["objective"] - best["bound"]) / best["objective"]
+            best["wall_s"] = max(r["wall_s"], old["wall_s"])
+            best["time_limit_s"] = max(r["time_limit_s"] or 0, old["time_limit_s"] or 0) or None
+            r = best
+        rows[k] = r
     all_files = sorted(glob.glob(os.path.join(args.dir, "rts_gmlc/*.json")))
     checks = [rts_day_consistency(_rts_case(), f) for f in all_files]
     text = _rts_report(all_files, rows, checks, args)
@@ -433,8 +447,9 @@ def _rts_report(files: list[str], rows: dict[tuple[str, str], dict[str, Any]], c
            "Each cell is the change in objective caused by that step, 100 x (obj(step) - obj(previous)) / ref. "
            "Both runs of a cell stop at a relative MIP gap (column `noise` = the largest gap % of the chain, "
            "cells smaller than it are not resolved). `cost fn` = PGLib's own cost function minus ours, "
-           "evaluated on the `ours` schedule (piecewise points and start-up categories), in %.", "",
-           "| day | `pglib` - ref | reserve | ramps x60 | curtail/CSP/battery | init state | = ours - ref | noise | cost fn |",
+           "evaluated on the `ours` schedule (piecewise points and start-up categories), in $. A cell marked `+` "
+           "also covers the steps before it shown as `-` (not solved).", "",
+           "| day | `pglib` - ref | reserve | ramps x60 | curtail/CSP/battery | init state | = ours - ref | noise | cost fn $ |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     det = ["", "## Per step: start-up cost, thermal energy, curtailment, storage", "",
            "| day | step | objective | start-up $ | starts | units on h0 | thermal MWh | curtailed MWh (hydro+RTPV) | CSP MWh | storage out MWh | wall s |",
@@ -444,16 +459,25 @@ def _rts_report(files: list[str], rows: dict[tuple[str, str], dict[str, Any]], c
         ref = reference(f"rts_gmlc/{day}", Path(args.dir) / "REFERENCE.csv")
         ro = ref["best_known_objective"] if ref else float("nan")
         a, b = rows.get((day, "pglib")), rows.get((day, "ours"))
+        # delta of a step = its objective minus the last solved step before it; where steps
+        # in between were not solved the delta covers them too (marked "+" in the table)
         deltas: dict[str, float | None] = {}
-        prev = ro
+        spans: dict[str, list[str]] = {}
+        prev, skipped = ro, []
         for s in steps:
             r = rows.get((day, s))
-            deltas[s] = None if (r is None or prev is None) else r["objective"] - prev
-            prev = r["objective"] if r else None
+            if r is None:
+                deltas[s] = None
+                skipped.append(s)
+                continue
+            deltas[s] = r["objective"] - prev
+            spans[s] = skipped + [s]
+            prev, skipped = r["objective"], []
         known = {s: v for s, v in deltas.items() if v is not None}
-        cause = max(known, key=lambda s: abs(known[s])) if len(known) == len(steps) else "-"
-        if cause != "-":
-            cause = STEP_CAUSE[cause]
+        cause = "-"
+        if b is not None and known:
+            top = max(known, key=lambda s: abs(known[s]))
+            cause = " + ".join(STEP_CAUSE[x] for x in spans[top])
 
         def obj(r: dict[str, Any] | None) -> str:
             return "-" if r is None else f"{r['objective']:,.0f}"
@@ -468,8 +492,9 @@ def _rts_report(files: list[str], rows: dict[tuple[str, str], dict[str, Any]], c
         gaps = [rows[(day, s)]["gap_pct"] or 0.0 for s in steps if (day, s) in rows] + ([ref["proven_gap_pct"]] if ref else [])
         fn = "-"
         if b is not None:
-            fn = _pct(b["pglib_fn_energy"] + b["pglib_fn_startup"] - b["thermal_energy"] - b["startup"], ro)
-        dec.append(f"| {day} | " + " | ".join(_pct(deltas[s], ro) for s in steps)
+            fn = f"{b['pglib_fn_energy'] + b['pglib_fn_startup'] - b['thermal_energy'] - b['startup']:+,.2f}"
+        cells = [_pct(deltas[s], ro) + ("+" if len(spans.get(s, [])) > 1 else "") for s in steps]
+        dec.append(f"| {day} | " + " | ".join(cells)
                    + f" | {_pct(b['objective'] - ro if b else None, ro)} | {max(gaps) if gaps else 0:.3f} | {fn} |")
         for s in steps:
             r = rows.get((day, s))
@@ -479,18 +504,25 @@ def _rts_report(files: list[str], rows: dict[tuple[str, str], dict[str, Any]], c
                        f"{r['thermal_mwh']:,.0f} | {r['curtailed_mwh']:,.0f} ({r['curtailed_hydro_rtpv_mwh']:,.0f}) | "
                        f"{r['csp_mwh']:,.0f} | {r['storage_dis_mwh']:,.0f} | {r['wall_s']:.0f} |")
     ck = ["", "## Input data: our case vs each PGLib instance (no solve)", "",
-          "Max absolute differences over the 48 h (thermal data with PGLib's 20-minute ramps; `thermal rel` = "
-          "largest relative difference of any thermal parameter: Pmin/Pmax, ramps, start-up/shut-down ramps, "
-          "min up/down, cost at Pmin, segment widths and slopes, start-up lags and costs). Unit sets are equal "
-          "on every day unless listed.", "",
-          "| day | demand MW | reserve MW | renewables MW (excl. CSP) | hydro/RTPV fixed in PGLib | CSP MWh PGLib / ours | thermal rel | must-run equal | init on / MW PGLib | init on / MW ours |",
-          "|---|---:|---:|---:|---|---:|---:|---|---:|---:|"]
+          "Max absolute differences over the 48 h and all units (thermal data with PGLib's 20-minute ramps): "
+          "`thermal MW` over Pmin, Pmax, ramps, start-up/shut-down ramps and cost-segment widths; `thermal h` "
+          "over min up/down times and start-up category lags; `thermal $` over the cost at Pmin ($/h) and "
+          "start-up costs ($); `slope rel` = largest relative difference of a segment slope ($/MWh). PGLib "
+          "rounds its numbers to 0.01, which is all that is left. Unit sets are equal on every day unless "
+          "listed.", "",
+          "| day | demand MW | reserve MW | renewables MW (excl. CSP) | hydro/RTPV fixed in PGLib | CSP MWh PGLib / ours | thermal MW | thermal h | thermal $ | slope rel | must-run equal | init on / MW PGLib | init on / MW ours |",
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for c in checks:
         sets = [k for k in ("thermal_only_ours", "thermal_only_pglib", "re_only_ours", "re_only_pglib") if c[k]]
-        rel = max(v for k, v in c["thermal_max_abs"].items() if k.endswith("_rel"))
+        th = c["thermal_max_abs"]
+        mw = max(th[k] for k in ("th_pmin", "th_pmax", "th_ramp_up", "th_ramp_down", "th_su_ramp", "th_sd_ramp",
+                                 "th_seg_mw"))
+        hours = max(th[k] for k in ("th_min_up", "th_min_down", "th_su_lag"))
+        usd = max(th[k] for k in ("th_cost_pmin", "th_su_cost"))
         ck.append(f"| {c['day']} | {c['demand_max_abs_mw']:.3f} | {c['reserve_max_abs_mw']:.3f} | {c['re_max_abs_mw']:.3f} | "
                   f"{'yes' if not c['hydro_rtpv_not_fixed_in_pglib'] else 'no: ' + str(c['hydro_rtpv_not_fixed_in_pglib'])} | "
-                  f"{c['csp_mwh_pglib']:,.0f} / {c['csp_mwh_ours']:,.0f} | {rel:.1e} | {'yes' if c['must_run_equal'] else 'NO'} | "
+                  f"{c['csp_mwh_pglib']:,.0f} / {c['csp_mwh_ours']:,.0f} | {mw:.4f} | {hours:g} | {usd:.4f} | "
+                  f"{th['th_seg_cost_rel']:.1e} | {'yes' if c['must_run_equal'] else 'NO'} | "
                   f"{c['pglib_init_on']} / {c['pglib_init_mw']:,.0f} | {c['ours_init_on']} / {c['ours_init_mw']:,.0f} |"
                   + (f" sets differ: {sets}" if sets else ""))
     return "\n".join(L + dec + det + ck) + "\n"
