@@ -95,3 +95,27 @@ def test_bound_and_gap_against_milp(network, seed):
     assert ref.objective <= sol.objective * (1 + 1e-6) + 1e-6
     # the target is 0.5 % (see benches/RESULTS.md for measured gaps); guard against regressions at 1.5 %
     assert sol.objective <= ref.objective * 1.015
+
+
+@pytest.mark.parametrize("payback", [0.0, 0.5])
+def test_demand_response_replaces_shedding(payback):
+    """Load above the capacity for three hours: the primal uses demand response where it
+    would shed (cost 900 < VOLL), pays it back at later hours, and stays feasible."""
+    from dispatch import invariants, native, testing
+    from dispatch.arrays import HydroTargets, initial_state
+
+    sys = testing.toy_system(24, network=False)
+    load = sys.load_mw.copy()
+    cap = sys.th_pmax.sum() + sys.hy_pmax.sum() + sys.st_pdis.sum() + sys.re_avail_mw[10:13].sum(axis=1).max()
+    load[10:13] *= (cap + 25.0) / load[10:13].sum(axis=1, keepdims=True)  # 25 MW short, DR has 40
+    sys = sys.with_(load_mw=load, dr_payback_frac=np.array([payback]))
+    st = initial_state(sys)
+    tg = HydroTargets(st.hy_v.copy(), np.full(sys.n_hy, 3e5))
+    sol = native.solve_window(sys, 0, 24, st, tg)
+    invariants.assert_feasible(sys, st, sol, tg)
+    no_dr = native.solve_window(sys.with_(dr_max_events=np.zeros(1, np.int64)), 0, 24, st, tg)
+    assert no_dr.shed.sum() > 1.0 and no_dr.dr_p.sum() == 0.0
+    assert sol.dr_p.sum() > 1.0
+    assert sol.shed.sum() < no_dr.shed.sum() - 1.0
+    assert sol.objective < no_dr.objective
+    assert sol.dr_rebound.sum() == pytest.approx(payback * sol.dr_p.sum(), abs=1e-6)

@@ -306,15 +306,16 @@ def _components(n_nodes: int, tail: np.ndarray, head: np.ndarray, supply: np.nda
     arc_idx, ltail, lhead, node_ptr, lsup, cn = [], [], [], [0], [], []
     order = np.argsort(lab, kind="stable")
     starts = np.searchsorted(lab[order], np.arange(nc + 1))
+    loc = np.empty(n_nodes, np.int64)
     for c in range(nc):
         nodes = order[starts[c]:starts[c + 1]]
-        loc = {int(v): i for i, v in enumerate(nodes)}
         k = len(nodes)
+        loc[nodes] = np.arange(k)
+        loc[SINK], loc[SLACK] = k, k + 1
         idx = np.concatenate([np.nonzero(arc_comp == c)[0], drain])
-        remap = np.vectorize(lambda v: k if v == SINK else (k + 1 if v == SLACK else loc[int(v)]), otypes=[np.int64])
         arc_idx.append(idx)
-        ltail.append(remap(tail[idx]))
-        lhead.append(remap(head[idx]))
+        ltail.append(loc[tail[idx]])
+        lhead.append(loc[head[idx]])
         sup = np.zeros(k + 2)
         sup[:k] = supply[nodes]
         sup[k + 1] = supply[SLACK]
@@ -377,18 +378,18 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta
     shed = np.where(pi > sys.voll, w.load, 0.0)
     L += float(np.sum((sys.voll - pi) * shed))
     inj += shed
-    # demand response (relaxed)
-    for d in range(sys.n_dr):
-        if w.dr_left[d] <= 0:
-            continue
-        b = sys.dr_bus[d]
-        pd = pi[:, b]
-        tmin = int(np.argmin(pd))
-        unit = sys.dr_cost[d] - pd + sys.dr_payback_frac[d] * pd[tmin]
-        sel = unit < 0
-        inj[:, b] += np.where(sel, sys.dr_pmax[d], 0.0)
-        inj[tmin, b] -= sys.dr_payback_frac[d] * sys.dr_pmax[d] * sel.sum()
-        L += float(np.sum(np.where(sel, unit * sys.dr_pmax[d], 0.0)))
+    # demand response (relaxed): each programme with events left, at its bus price, pays
+    # back at the cheapest hour of the window
+    if sys.n_dr:
+        act = w.dr_left > 0
+        pd = pi[:, sys.dr_bus]
+        tmin = np.argmin(pd, axis=0)
+        unit = sys.dr_cost[None, :] - pd + (sys.dr_payback_frac * pd[tmin, np.arange(sys.n_dr)])[None, :]
+        sel = (unit < 0) & act[None, :]
+        take = np.where(sel, sys.dr_pmax[None, :], 0.0)
+        inj += take @ w.E_dr
+        np.add.at(inj, (tmin, sys.dr_bus), -sys.dr_payback_frac * take.sum(axis=0))
+        L += float(np.sum(unit * take))
     L += float(np.sum(pi * w.load)) + float(mu @ w.reserve)
     g_lam = -inj.sum(axis=1)
     g_mu = w.reserve - res - fres
@@ -553,21 +554,39 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
                     s[t, h] += dx / sys.hy_k[h]
                     left -= dx
             surplus[t] = left
+    dr_p = np.zeros((n, sys.n_dr))
+    dr_rb = np.zeros((n, sys.n_dr))
+    load = w.load
+    if sys.n_dr and shed_tot.sum() > 1e-6:
+        # demand response instead of shedding (it costs dr_cost < VOLL), paid back at cheap hours
+        dr_p, dr_rb = _dr_dispatch(w, shed_tot, price)
+        net = dr_p.sum(axis=1) - dr_rb.sum(axis=1)
+        if np.any(dr_p > 0):
+            load = w.load - (dr_p - dr_rb) @ w.E_dr
+            p, re_used, ex, shed_tot, surplus2 = K.dispatch_hours(
+                on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
+                sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
+                w.load_tot - net, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand - net)
+            if np.any(surplus2 > surplus + 1e-9):  # the rebound cannot make must-take output exceed demand
+                raise RuntimeError("native: demand-response rebound created a surplus")
+    load_tot = load.sum(axis=1)
     re_p = np.where(w.re_tot[:, None] > 0, w.re_avail * (re_used / np.where(w.re_tot > 0, w.re_tot, 1.0))[:, None], 0.0)
-    shed = w.load * (shed_tot / np.where(w.load_tot > 0, w.load_tot, 1.0))[:, None]
+    shed = load * (shed_tot / np.where(load_tot > 0, load_tot, 1.0))[:, None]
     th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
     if sys.n_line:
         over = K.net_repair(
             sys.ptdf, sys.line_max_mw, opt.row_margin, on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up,
             sys.th_ramp_down, sys.th_pmin, sys.th_seg_mw, sys.th_seg_cost, sys.th_bus, p, w.re_avail, re_p, sys.re_bus,
-            float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, ex, w.load, shed, float(sys.voll),
+            float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, ex, load, shed, float(sys.voll),
             sys.hy_k, w.hy_qlo, w.hy_qmax, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay, w.hy_nup, sys.hy_bus,
             w.hy_wv, q, s, v, float(sys.spill_cost), sys.st_pch, sys.st_pdis, sys.st_emin, sys.st_emax, sys.st_eta_ch,
             sys.st_eta_dis, sys.st_loss, sys.st_bus, np.asarray(st.st_e, float), ch, dis, e, opt.repair_rounds,
             opt.lp_max_iter)
         v = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
         ch, dis, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
-        inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed)
+        if sys.n_dr and shed.sum() > 1e-6:
+            dr_p = _dr_for_shedding(w, shed, dr_p)
+        inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, dr_p - dr_rb)
         line_flow = inj @ sys.ptdf.T
     else:
         over = 0.0
@@ -582,23 +601,128 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     res_short = np.maximum(w.reserve - res_cap, 0.0)
     sol = WindowSolution(
         t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
-        dr_p=np.zeros((n, sys.n_dr)), dr_rebound=np.zeros((n, sys.n_dr)), ex_p=ex, shed=shed, res_short=res_short,
+        dr_p=dr_p, dr_rebound=dr_rb, ex_p=ex, shed=shed, res_short=res_short,
         line_flow=line_flow, price=price, objective=np.nan, lower_bound=np.nan,
         info={"surplus_mw": float(surplus.sum()), "overload_mw": float(over)},
     )
     return sol
 
 
-def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed) -> np.ndarray:
-    """(n, B) net injection at each bus."""
+def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net) -> np.ndarray:
+    """(n, B) net injection at each bus (``dr_net``: demand reduction minus rebound)."""
     sys = w.sys
     B = sys.n_bus
     inj = shed - w.load
     for arr, bus in ((p, sys.th_bus), (re_p, sys.re_bus), (q * sys.hy_k[None, :], sys.hy_bus), (dis - ch, sys.st_bus),
-                     (-ex, sys.ex_bus)):
+                     (-ex, sys.ex_bus), (dr_net, sys.dr_bus)):
         if arr.shape[1]:
             inj = inj + arr @ np.eye(B)[bus]
     return np.ascontiguousarray(inj)
+
+
+def _dr_dispatch(w: _Win, need: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Demand response covering the hours a schedule would shed load (primal recovery).
+
+    Programmes cheapest first; each event lasts at most ``dr_max_dur`` hours (an idle hour
+    between events), uses one of the events left this year, reduces at most ``dr_pmax`` and
+    at most its bus load. The payback (``dr_payback_frac`` x reduced energy) is taken after
+    the reduction at the cheapest hours (by ``price``) that are neither short nor active, at
+    most ``dr_pmax`` an hour; energy that cannot be paid back in the window is not reduced.
+
+    Returns ``dr_p``, ``dr_rebound`` (n, D) that pass :func:`dispatch.invariants.check_solution`.
+    """
+    sys = w.sys
+    n, D = w.n, sys.n_dr
+    dr_p = np.zeros((n, D))
+    dr_rb = np.zeros((n, D))
+    left = need.copy()
+    bus_room = w.load.copy()
+    events = w.dr_left.copy()
+    for d in np.lexsort((sys.dr_payback_frac, sys.dr_cost)):
+        if events[d] <= 0 or sys.dr_pmax[d] <= 0 or sys.dr_cost[d] >= sys.voll:
+            continue
+        b, frac = sys.dr_bus[d], float(sys.dr_payback_frac[d])
+        dr_p[:, d], _ = _dr_events(np.minimum(left, bus_room[:, b]), float(sys.dr_pmax[d]), int(sys.dr_max_dur[d]),
+                                   int(events[d]))
+        if frac > 0 and dr_p[:, d].any():
+            _dr_payback(dr_p[:, d], dr_rb[:, d], frac, float(sys.dr_pmax[d]), price, left)
+        act = dr_p[:, d] > 1e-6
+        dr_p[~act, d] = 0.0
+        starts = int((act & ~np.concatenate([[False], act[:-1]])).sum())
+        if starts > events[d]:  # payback cuts split an event: drop the programme in this window
+            dr_p[:, d] = 0.0
+            dr_rb[:, d] = 0.0
+            starts = 0
+        events[d] -= starts
+        left -= dr_p[:, d]
+        bus_room[:, b] -= dr_p[:, d] - dr_rb[:, d]
+    return dr_p, dr_rb
+
+
+def _dr_events(need: np.ndarray, pmax: float, max_dur: int, events: int) -> tuple[np.ndarray, int]:
+    """Reduction covering ``need`` (n,) hour by hour: at most ``pmax``, events of at most
+    ``max_dur`` hours with an idle hour between them, at most ``events`` events.
+
+    Returns the reduction and the events used.
+    """
+    x = np.zeros(need.shape[0])
+    run = used = 0
+    for t in range(need.shape[0]):
+        v = min(pmax, need[t])
+        if v <= 1e-6 or run >= max_dur or (run == 0 and used >= events):
+            run = 0
+            continue
+        used += run == 0
+        x[t] = v
+        run += 1
+    return x, used
+
+
+def _dr_for_shedding(w: _Win, shed: np.ndarray, dr_p: np.ndarray) -> np.ndarray:
+    """Replace shedding left at a bus by demand response of that bus (in place on ``shed``).
+
+    Only programmes without payback and not yet used in the window: the bus injection,
+    and so every line flow, stays the same, and the cost falls by ``voll - dr_cost``.
+    """
+    sys = w.sys
+    for d in np.argsort(sys.dr_cost, kind="stable"):
+        if sys.dr_payback_frac[d] > 0 or dr_p[:, d].any() or w.dr_left[d] <= 0 or sys.dr_cost[d] >= sys.voll:
+            continue
+        b = sys.dr_bus[d]
+        if shed[:, b].sum() <= 1e-6:
+            continue
+        x, _ = _dr_events(shed[:, b], float(sys.dr_pmax[d]), int(sys.dr_max_dur[d]), int(w.dr_left[d]))
+        dr_p[:, d] = x
+        shed[:, b] -= x
+    return dr_p
+
+
+def _dr_payback(p: np.ndarray, rb: np.ndarray, frac: float, pmax: float, price: np.ndarray, short: np.ndarray) -> None:
+    """Place ``frac * p`` of rebound after each reduction, cheapest hours first (in place).
+
+    Rebound owed by hour t may be taken at any later idle, non-short hour; what finds no
+    hour is removed from the latest reductions.
+    """
+    n = p.shape[0]
+    free = (p <= 1e-6) & (short <= 1e-6)
+    order = np.argsort(price, kind="stable")
+    for t in range(n - 1, -1, -1):
+        if p[t] <= 1e-6:
+            continue
+        owe = frac * p[t]
+        for u in order:
+            if owe <= 1e-9:
+                break
+            if u <= t or not free[u]:
+                continue
+            x = min(pmax - rb[u], owe)
+            if x > 0:
+                rb[u] += x
+                owe -= x
+        if owe > 1e-9:
+            p[t] -= owe / frac
+            if p[t] <= 1e-6:
+                p[t] = 0.0
 
 
 def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None,
