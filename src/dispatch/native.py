@@ -108,6 +108,8 @@ class NativeOptions:
     fw_restack : Frank-Wolfe iterations between rebuilds of the merit-order stacks.
     smooth_frac : price smoothing half-width, as a fraction of mean load.
     commit_rounds : commitment rounds (DP re-solved with the recovery prices).
+    commit_rounds_max : more rounds, up to this many, while the best schedule still sheds
+        load, overloads a line or has a surplus.
     row_margin : a line enters the repair LP once its flow exceeds this share of its rating.
     repair_rounds : row-generation rounds of the per-hour network repair LP.
     lp_max_iter : simplex iterations per phase of the repair LP.
@@ -130,6 +132,7 @@ class NativeOptions:
     fw_restack: int = 10
     smooth_frac: float = 0.01
     commit_rounds: int = 3
+    commit_rounds_max: int = 8
     row_margin: float = 0.97
     repair_rounds: int = 8
     lp_max_iter: int = 5000
@@ -420,10 +423,17 @@ def _initial_prices(w: _Win) -> np.ndarray:
     return K.stack_price(width, mcost, nseg, D, np.full(n, 0.02 * max(w.load_tot.mean(), 1.0)), DUMP_COST)
 
 
+def _price_clip(sys: SystemArrays, price: np.ndarray) -> np.ndarray:
+    """Recovered prices as dual starting points: the dump price of a surplus hour (-1e6)
+    and shortage prices above VOLL say nothing about the dual optimum, which lies within
+    ``[-curtail_cost, voll]`` (curtailing renewables / shedding load are always possible)."""
+    return np.clip(price, min(0.0, -float(sys.curtail_cost)), float(sys.voll))
+
+
 def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     sys = w.sys
     n = w.n
-    lam = np.minimum(lam0, sys.voll)
+    lam = _price_clip(sys, lam0)
     mu = np.zeros(n)
     ep, em = w.zero_nL.copy(), w.zero_nL.copy()
     best = -np.inf
@@ -525,6 +535,13 @@ def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray, eta: np
                                     sys.th_seg_cost)
     on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
                               sys.th_min_down, w.th_init_on, w.th_init_h)
+    bad = ~np.isfinite(val)
+    if bad.any():
+        # forced-off hours that the unit's history or min up/down time cannot honour: drop them
+        force = force.copy()
+        force[:, bad] = np.maximum(force[:, bad], 0)
+        on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
+                                  sys.th_min_down, w.th_init_on, w.th_init_h)
     return on.astype(bool)
 
 
@@ -542,8 +559,22 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
         on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
         sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
         w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand)
+    dr_p = np.zeros((n, sys.n_dr))
+    dr_rb = np.zeros((n, sys.n_dr))
+    load = w.load
+    if sys.n_dr and shed_tot.sum() > 1e-6:
+        # demand response instead of shedding (it costs dr_cost < VOLL), paid back at cheap hours
+        dr_p, dr_rb = _dr_dispatch(w, shed_tot, price)
+        net = dr_p.sum(axis=1) - dr_rb.sum(axis=1)
+        if np.any(dr_p > 0):
+            load = w.load - (dr_p - dr_rb) @ w.E_dr
+            p, re_used, ex, shed_tot, surplus = K.dispatch_hours(
+                on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
+                sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
+                w.load_tot - net, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand - net)
     if np.any(surplus > 1e-9):
-        # absorb by turning hydro release into spill (volumes unchanged), then charging storage
+        # absorb by turning hydro release into spill (volumes unchanged); what is left makes
+        # the schedule infeasible (ranked last by _better, units forced off by _surplus_force)
         for t in np.nonzero(surplus > 1e-9)[0]:
             left = surplus[t]
             for h in range(H):
@@ -554,21 +585,8 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
                     s[t, h] += dx / sys.hy_k[h]
                     left -= dx
             surplus[t] = left
-    dr_p = np.zeros((n, sys.n_dr))
-    dr_rb = np.zeros((n, sys.n_dr))
-    load = w.load
-    if sys.n_dr and shed_tot.sum() > 1e-6:
-        # demand response instead of shedding (it costs dr_cost < VOLL), paid back at cheap hours
-        dr_p, dr_rb = _dr_dispatch(w, shed_tot, price)
-        net = dr_p.sum(axis=1) - dr_rb.sum(axis=1)
-        if np.any(dr_p > 0):
-            load = w.load - (dr_p - dr_rb) @ w.E_dr
-            p, re_used, ex, shed_tot, surplus2 = K.dispatch_hours(
-                on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
-                sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
-                w.load_tot - net, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand - net)
-            if np.any(surplus2 > surplus + 1e-9):  # the rebound cannot make must-take output exceed demand
-                raise RuntimeError("native: demand-response rebound created a surplus")
+        if NS and np.any(surplus > 1e-9):
+            _absorb_storage(w, surplus, ch, dis, e)
     load_tot = load.sum(axis=1)
     re_p = np.where(w.re_tot[:, None] > 0, w.re_avail * (re_used / np.where(w.re_tot > 0, w.re_tot, 1.0))[:, None], 0.0)
     shed = load * (shed_tot / np.where(load_tot > 0, load_tot, 1.0))[:, None]
@@ -603,7 +621,7 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
         t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
         dr_p=dr_p, dr_rebound=dr_rb, ex_p=ex, shed=shed, res_short=res_short,
         line_flow=line_flow, price=price, objective=np.nan, lower_bound=np.nan,
-        info={"surplus_mw": float(surplus.sum()), "overload_mw": float(over)},
+        info={"surplus_mw": float(surplus.sum()), "surplus_h": surplus, "overload_mw": float(over)},
     )
     return sol
 
@@ -657,6 +675,34 @@ def _dr_dispatch(w: _Win, need: np.ndarray, price: np.ndarray) -> tuple[np.ndarr
         left -= dr_p[:, d]
         bus_room[:, b] -= dr_p[:, d] - dr_rb[:, d]
     return dr_p, dr_rb
+
+
+def _absorb_storage(w: _Win, surplus: np.ndarray, ch: np.ndarray, dis: np.ndarray, e: np.ndarray) -> None:
+    """Absorb a surplus by discharging less, then charging more (in place).
+
+    Within each unit's power limits and its energy headroom over all later hours (the
+    stored energy rises from that hour on, decayed by self-discharge).
+    """
+    sys = w.sys
+    n = w.n
+    for t in np.nonzero(surplus > 1e-9)[0]:
+        left = surplus[t]
+        for u in range(sys.n_st):
+            if left <= 1e-9:
+                break
+            decay = (1.0 - sys.st_loss[u]) ** np.arange(n - t)
+            room = float(np.min((sys.st_emax[u] - e[t:, u]) / decay))  # MWh of stored energy
+            if room <= 1e-9:
+                continue
+            a = min(dis[t, u], left, room * sys.st_eta_dis[u])
+            dis[t, u] -= a
+            left -= a
+            room -= a / sys.st_eta_dis[u]
+            b = max(min(sys.st_pch[u] - ch[t, u], left, room / sys.st_eta_ch[u]), 0.0)
+            ch[t, u] += b
+            left -= b
+            e[t:, u] += (a / sys.st_eta_dis[u] + b * sys.st_eta_ch[u]) * decay
+        surplus[t] = max(left, 0.0)
 
 
 def _dr_events(need: np.ndarray, pmax: float, max_dur: int, events: int) -> tuple[np.ndarray, int]:
@@ -767,11 +813,16 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     sol0, x0, price0 = primal(on_all, x_init, opt.fw_iters_init)
     # 2. Lagrangian dual from those prices
     lb, lam, mu, eta, on, avg = _lagrangian(w, opt, price0, best.objective)
-    # 3. commitments from the dual multipliers; units forced on where a schedule is short
+    # 3. a priority-list commitment (robust where the dual commitment is bang-bang)
+    force_pl = np.maximum(w.force, _priority_need(w, avg))
+    primal(_commit(w, lam, mu, force_pl, eta), avg, opt.fw_iters)
+    # 4. commitments from the dual multipliers; units forced on where a schedule is short
     x = avg
     force = w.force.copy()
     seen = set()
-    for rnd in range(max(1, opt.commit_rounds)):
+    for rnd in range(max(1, opt.commit_rounds, opt.commit_rounds_max)):
+        if rnd >= max(1, opt.commit_rounds) and _settled(best):
+            break
         key = on.tobytes()
         if key not in seen:
             seen.add(key)
@@ -779,13 +830,18 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         else:
             sol = best
         short = (sol.shed.sum(axis=1) > 1e-6) | (sol.res_short > 1e-6)
-        if sol.info["overload_mw"] > 1e-6:
+        if sol.info["surplus_mw"] > 1e-6:
+            force = _surplus_force(w, sol, force)
+            surplus_h = sol.info["surplus_h"] > 1e-6
+            lam = np.where(surplus_h, 0.5 * (lam + _price_clip(sys, sol.price)), lam)
+        elif sol.info["overload_mw"] > 1e-6:
             force = _overload_force(w, sol, force)
         elif np.any(short):
             force = _repair_force(w, sol, short, force)
+            # and raise the commitment prices of the short hours toward the recovered ones
         else:
             # blend the dual prices with the recovered ones for one more try
-            lam = 0.5 * (lam + np.minimum(sol.price, sys.voll))
+            lam = 0.5 * (lam + _price_clip(sys, sol.price))
         on = _commit(w, lam, mu, force, eta)
     assert best is not None
     best.lower_bound = min(lb, best.objective)
@@ -794,13 +850,23 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     return best
 
 
+def _settled(sol: WindowSolution | None) -> bool:
+    """No line overload, no surplus, no load shed: no reason for more commitment rounds."""
+    return sol is not None and _infeasibility(sol) <= 1e-6 and float(sol.shed.sum()) <= 1e-6
+
+
+def _infeasibility(sol: WindowSolution) -> float:
+    """MW-hours a candidate schedule breaks: line overload plus unabsorbed surplus."""
+    return sol.info["overload_mw"] + sol.info["surplus_mw"]
+
+
 def _better(a: WindowSolution, b: WindowSolution) -> bool:
-    """Feasible (no line overload left) first, then the lower objective."""
-    oa, ob = a.info["overload_mw"] > 1e-6, b.info["overload_mw"] > 1e-6
-    if oa != ob:
-        return ob
-    if oa and abs(a.info["overload_mw"] - b.info["overload_mw"]) > 1e-6:
-        return a.info["overload_mw"] < b.info["overload_mw"]
+    """Feasible (no line overload, no surplus left) first, then the lower objective."""
+    ia, ib = _infeasibility(a), _infeasibility(b)
+    if (ia > 1e-6) != (ib > 1e-6):
+        return ib > 1e-6
+    if ia > 1e-6 and abs(ia - ib) > 1e-6:
+        return ia < ib
     return a.objective < b.objective
 
 
@@ -830,6 +896,52 @@ def _overload_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarr
             force[t, g] = -1
             need -= sens[g] * sys.th_pmin[g]
     return force
+
+
+def _surplus_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarray:
+    """Force off, in hours whose must-take output exceeds demand, the dearest free units on.
+
+    Dearest by average cost at ``pmin``; enough of them that their ``pmin`` covers the
+    surplus; each for the whole run of hours it is on around the surplus hour.
+    """
+    sys = w.sys
+    avg = sys.th_cost_pmin / np.maximum(sys.th_pmin, 1e-9)
+    for t in np.nonzero(sol.info["surplus_h"] > 1e-6)[0]:
+        left = sol.info["surplus_h"][t]
+        for g in np.argsort(-avg, kind="stable"):
+            if left <= 0:
+                break
+            if not sol.th_on[t, g] or w.force[t, g] > 0 or force[t, g] < 0 or sys.th_pmin[g] <= 0:
+                continue
+            # off for the whole run of hours it is on around t (an hour alone moves the surplus)
+            a, b = t, t
+            while a > 0 and sol.th_on[a - 1, g] and w.force[a - 1, g] <= 0:
+                a -= 1
+            while b < w.n - 1 and sol.th_on[b + 1, g] and w.force[b + 1, g] <= 0:
+                b += 1
+            force[a:b + 1, g] = -1
+            left -= sys.th_pmin[g]
+    return force
+
+
+def _priority_need(w: _Win, flow: np.ndarray) -> np.ndarray:
+    """(n, G) int8: 1 where a unit is needed by a priority list (cheapest average cost at
+    ``pmax`` first) to cover the load left after renewables and the flexible units' flow,
+    plus exports at their minimum and the reserve requirement."""
+    sys = w.sys
+    n, G = w.n, sys.n_th
+    y = K.flex_injection(flow, w.energy, w.hour, n)
+    net = np.maximum(w.load_tot + w.ex_min.sum(axis=1) - w.re_tot - y, 0.0) + w.reserve
+    avg = (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / np.maximum(sys.th_pmax, 1e-9)
+    need = np.zeros((n, G), np.int8)
+    cap = (w.force > 0) @ sys.th_pmax
+    for g in np.argsort(avg, kind="stable"):
+        short = (cap < net) & (w.force[:, g] == 0)
+        if not short.any():
+            continue
+        need[short, g] = 1
+        cap = cap + short * sys.th_pmax[g]
+    return need
 
 
 def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.ndarray) -> np.ndarray:
