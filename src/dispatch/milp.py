@@ -79,7 +79,13 @@ __all__ = [
 ]
 
 
-_TUNED = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False, "mip_allow_restart": False}
+# mip_lp_solver="ipm": the MIP's root LP by interior point (+ crossover); on a 48 h
+# sichuan-2030 window with ~1500 line rows it took ~24 s where the dual simplex had not
+# finished after 100 s (node LPs stay on the simplex)
+_TUNED = {
+    "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False, "mip_allow_restart": False,
+    "mip_lp_solver": "ipm",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,16 @@ class MilpOptions:
     repair : when the MIP's schedule breaks a line limit, first re-dispatch its commitment
         with an LP and stop if that is within ``mip_rel_gap`` of the MIP's bound (exact to
         the same tolerance; see :func:`solve_model`); otherwise it starts the next round.
+    warm_lp : re-solve the LP relaxation warm-started from the previous basis after line
+        rows are added (False: from scratch, with presolve; much faster on the dense PTDF
+        rows of the large cases).
+    relax_solver : HiGHS ``solver`` for those LP relaxations ("ipm": interior point with
+        crossover, ~20 s on a 48 h sichuan-2030 window with 400 line rows where the dual
+        simplex had not finished after 90 s; "choose": HiGHS's default, the simplex).
+    relax_rounds : LP relaxations solved to find line limits before the MIP (the MIP's
+        root solves the next one anyway; each costs ~25 s on a 48 h sichuan-2030 window).
+    line_spread : a line the LP relaxation or a MIP round overloads gets its limit at every
+        hour of the window, not only where it was overloaded (fewer rounds).
     output_flag : print the HiGHS log.
     names : pass row/column names to HiGHS (for its log and ``writeModel``; costs ~0.5 s
         on a 48 h x 200-unit window). Error reports name rows either way.
@@ -105,7 +121,8 @@ class MilpOptions:
     check_objective : raise if HiGHS's objective differs from ``window_cost``.
     highs_options : any other HiGHS options. The default turns off the RINS/RENS sub-MIP
         heuristics and restarts, which made the toy 48 h window ~5x faster (the UC LP
-        relaxation finds incumbents by rounding); pass ``{}`` for HiGHS's own defaults.
+        relaxation finds incumbents by rounding), and solves the root LP by interior point;
+        pass ``{}`` for HiGHS's own defaults.
     """
 
     mip_rel_gap: float = 1e-4
@@ -114,6 +131,10 @@ class MilpOptions:
     lazy_lines: bool = True
     lazy_storage: bool = True
     repair: bool = True
+    warm_lp: bool = False
+    relax_solver: str = "ipm"
+    line_spread: bool = True
+    relax_rounds: int = 1
     output_flag: bool = False
     names: bool = False
     line_tol: float = 1e-6
@@ -746,13 +767,17 @@ def _flows(model: WindowModel, x: np.ndarray) -> np.ndarray:
     return inj @ model.sys.ptdf.T if model.sys.n_line else np.zeros((model.n, 0))
 
 
-def _add_violated_lines(model: WindowModel, x: np.ndarray, tol: float) -> int:
+def _add_violated_lines(model: WindowModel, x: np.ndarray, tol: float, spread: bool = False) -> int:
+    """Add the limits of the lines ``x`` overloads (``spread``: at every hour of the window)."""
     sys = model.sys
     if not sys.n_line:
         return 0
     flow = _flows(model, x)
     fmax = np.asarray(sys.line_max_mw, float)[None]
-    bad = (np.abs(flow) > fmax * (1 + tol) + tol) & ~model.lines_added
+    bad = np.abs(flow) > fmax * (1 + tol) + tol
+    if spread:
+        bad = np.broadcast_to(bad.any(0)[None], bad.shape)
+    bad = bad & ~model.lines_added
     m = int(bad.sum())
     if not m:
         return 0
@@ -907,22 +932,88 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     repaired = False
     times: dict[str, float] = {"relax_s": 0.0, "mip_rounds_s": 0.0, "repair_s": 0.0, "fixed_lp_s": 0.0}
     round_s: list[float] = []
-    # --- line limits the LP relaxation needs, found with cheap warm-started LPs ----------
-    if model.sys.n_line and len(model.int_cols):
+    x_mip = np.zeros(0)
+    mip_obj = bound = gap = float("nan")
+    mip = len(model.int_cols) > 0
+    sol = None  # HiGHS's solution of the final LP, once there is one
+    start: Any = None  # a full feasible schedule to start the next MIP round from
+    mip_status = "not run"
+    lp_rounds = 0
+
+    def repair(x: np.ndarray, bound: float) -> bool:
+        """Re-dispatch the commitment of ``x``; True (and ``sol`` set) if within the gap."""
+        nonlocal sol, start, repairs, repaired, lp_rounds
+        t_f = time.perf_counter()
+        _fix_integers(model, x)
+        got, n_lp = _fixed_lp(model, x, opt)
+        repairs += 1
+        ok = False
+        if got is not None:
+            ub = float(h.getInfo().objective_function_value)
+            late = deadline is not None and time.perf_counter() > deadline
+            if late or ub - bound <= opt.mip_rel_gap * max(abs(ub), 1e-9):
+                sol, repaired, lp_rounds, ok = got, True, n_lp, True
+            else:
+                start = highspy.HighsSolution()
+                start.col_value = list(np.asarray(got.col_value))
+                start.value_valid = True
+        if not ok:
+            _unfix_integers(model)
+        times["repair_s"] += time.perf_counter() - t_f
+        return ok
+
+    # --- line limits the LP relaxation needs -----------------------------------------------
+    if model.sys.n_line and mip:
         ic = model.int_cols.astype(np.int32)
         h.changeColsIntegrality(len(ic), ic, np.zeros(len(ic), np.uint8))
+        obj_prev = -INF
+        x_rel = None
         while True:
+            # the simplex is quick without line rows, the interior point with them
+            h.setOptionValue("solver", opt.relax_solver if model.lines_added.any() else "choose")
             _run(model, deadline)
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                x_rel = None
                 break
             lp_pre += 1
-            if not _add_violated_lines(model, np.asarray(h.getSolution().col_value), opt.line_tol):
+            obj = float(h.getInfo().objective_function_value)
+            x_rel = np.asarray(h.getSolution().col_value)
+            # the rows only help the MIP; once they stop moving the relaxation's optimum
+            # the MIP rounds (and repair) take care of what is left
+            if obj - obj_prev <= 0.1 * opt.mip_rel_gap * max(abs(obj), 1.0):
                 break
+            obj_prev = obj
+            if not _add_violated_lines(model, x_rel, opt.line_tol, spread=opt.line_spread):
+                break
+            if lp_pre >= opt.relax_rounds:
+                break
+            if not opt.warm_lp:
+                # from scratch with presolve: on sichuan-2030 (dense PTDF rows) the dual
+                # simplex warm-started after adding ~400 line rows ran > 70 s where a cold
+                # presolved solve takes ~3 s
+                h.clearSolver()
+        h.setOptionValue("solver", "choose")
         h.changeColsIntegrality(len(ic), ic, np.ones(len(ic), np.uint8))
-    times["relax_s"] = time.perf_counter() - t_start
+        times["relax_s"] = time.perf_counter() - t_start
+        # an integral relaxation is a commitment whose re-dispatch may already be within
+        # the gap of the relaxation's bound (often so on sichuan-2030, where the MIP's own
+        # root LP is what takes the time); else it is the MIP's starting incumbent
+        if x_rel is not None and opt.repair:
+            frac = np.abs(x_rel[model.int_cols] - np.round(x_rel[model.int_cols]))
+            if frac.max(initial=0.0) <= 1e-6:
+                x_mip = x_rel
+                mip_obj = bound = obj
+                if repair(x_rel, obj):
+                    mip_status = "relaxation integral"
+                    gap = (float(h.getInfo().objective_function_value) - bound) / max(
+                        abs(float(h.getInfo().objective_function_value)), 1e-9
+                    )
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
-    sol = None
-    while True:
+    while not repaired:
+        if start is not None:
+            # a repaired schedule satisfies every row added so far: a full incumbent
+            h.setSolution(start)
+            start = None
         t_r = time.perf_counter()
         status = _run(model, deadline)
         round_s.append(time.perf_counter() - t_r)
@@ -935,42 +1026,23 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
             )
         x = np.asarray(h.getSolution().col_value)
         info = h.getInfo()
-        mip = len(model.int_cols) > 0
         mip_obj = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if mip else mip_obj
         gap = float(info.mip_gap) if mip else 0.0
         mip_status = status
         x_mip = x
-        added = _add_violated_lines(model, x, opt.line_tol) + _make_storage_binary(model, x)
+        added = _add_violated_lines(model, x, opt.line_tol, spread=opt.line_spread) + _make_storage_binary(model, x)
         rounds += 1
         if not added:
             break
-        late = deadline is not None and time.perf_counter() > deadline
-        start: Any = None
-        if opt.repair and mip:
-            t_f = time.perf_counter()
-            _fix_integers(model, x)
-            sol, n_lp = _fixed_lp(model, x, opt)
-            repairs += 1
-            times["repair_s"] += time.perf_counter() - t_f
-            if sol is not None:
-                ub = float(h.getInfo().objective_function_value)
-                if late or ub - bound <= opt.mip_rel_gap * max(abs(ub), 1e-9):
-                    repaired = True
-                    gap = (ub - bound) / max(abs(ub), 1e-9)
-                    lp_rounds = n_lp
-                    break
-                start = highspy.HighsSolution()
-                start.col_value = list(np.asarray(sol.col_value))
-                start.value_valid = True
-                sol = None
-            _unfix_integers(model)
-        if late:
+        if opt.repair and mip and repair(x, bound):
+            gap = (float(h.getInfo().objective_function_value) - bound) / max(
+                abs(float(h.getInfo().objective_function_value)), 1e-9
+            )
+            break
+        if deadline is not None and time.perf_counter() > deadline:
             raise EngineError(f"window t0={model.t0}: time limit reached while adding lazy constraints")
-        if start is not None:
-            # the repaired schedule satisfies every row added so far: a full incumbent
-            h.setSolution(start)
-        else:
+        if start is None:
             # start the next round from this commitment (HiGHS completes it with an LP)
             ic = model.int_cols.astype(np.int32)
             h.setSolution(len(ic), ic, _int_values(model, x))
@@ -1006,6 +1078,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         "round_s": round_s,
         **times,
     }
+
 
 # ------------------------------------------------------------------------------------------
 # read back
