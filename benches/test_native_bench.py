@@ -57,6 +57,46 @@ def test_toy_week_vs_milp(benchmark, jit_warm):
     assert got <= ref * 1.02
 
 
+def _sichuan_run(hours: int, start: str = "2030-07-01", case: str = "sichuan-2030"):
+    import dispatch
+
+    return dispatch.simulate(case, engine="native", start=start, hours=hours, progress=False)
+
+
+def _assert_year_like(res, hours):
+    s = res.summary
+    assert s["hours"] == hours
+    assert s["max_balance_violation_mw"] <= 1e-6
+    assert np.isfinite(s["total_cost"])
+    return s
+
+
+@pytest.mark.fast
+def test_sichuan_week_native(benchmark, jit_warm):
+    """sichuan-2030, full network, 7 rolling windows (24 h + 24 h look-ahead) from 1 July."""
+    res = benchmark.pedantic(_sichuan_run, args=(168,), rounds=1, iterations=1)
+    s = _assert_year_like(res, 168)
+    benchmark.extra_info.update(compile_s=jit_warm, total_cost=s["total_cost"], unserved_mwh=s["unserved_mwh"],
+                                wall_per_window_s=benchmark.stats.stats.mean / 7)
+
+
+@pytest.mark.year
+def test_sichuan_year_native(benchmark, jit_warm):
+    """sichuan-2030 full year (8760 h, 365 windows) with the network; compare with the week."""
+    res = benchmark.pedantic(_sichuan_run, args=(8760, "2030-01-01"), rounds=1, iterations=1)
+    s = _assert_year_like(res, 8760)
+    benchmark.extra_info.update(compile_s=jit_warm, total_cost=s["total_cost"], unserved_mwh=s["unserved_mwh"],
+                                curtailment_mwh=s["curtailment_mwh"], wall_per_window_s=benchmark.stats.stats.mean / 365)
+
+
+@pytest.mark.year
+def test_rts_year_native(benchmark, jit_warm):
+    """RTS-GMLC full year (8784 h, 366 windows) with the network."""
+    res = benchmark.pedantic(_sichuan_run, args=(8784, "2020-01-01", "rts-gmlc"), rounds=1, iterations=1)
+    s = _assert_year_like(res, 8784)
+    benchmark.extra_info.update(compile_s=jit_warm, total_cost=s["total_cost"], unserved_mwh=s["unserved_mwh"])
+
+
 @pytest.mark.year
 def test_sichuan_windows_vs_milp(benchmark, jit_warm):
     """12 copper-plate 48 h windows of sichuan-2030 over seasons and hydrologies vs milp."""

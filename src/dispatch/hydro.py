@@ -34,7 +34,7 @@ import numpy as np
 
 from .arrays import M3S_TO_HM3_PER_H, HydroTargets, State, SystemArrays
 from .errors import EngineError
-from .milp import ModelBuilder
+from .milp import ModelBuilder, new_highs
 
 __all__ = ["HydroPlan", "cascade_mwh_per_hm3", "plan_hydro", "thermal_supply_curve"]
 
@@ -243,8 +243,7 @@ def plan_hydro(
         mb.rows("qmin", sys.hy_names, P, np.broadcast_to(qmin[None], (P, H)), np.inf, [(q, 1.0), (s, 1.0)])
     mb.rows("balance", comps_sys, P, load[:, None], load[:, None], terms)
     lp = mb.to_lp(names=False)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(output_flag))
+    h = new_highs(bool(output_flag))
     h.passModel(lp)
     if solver == "ipm":
         h.setOptionValue("solver", "ipm")
