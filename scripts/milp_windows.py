@@ -28,7 +28,8 @@ Usage::
 
     .venv/bin/python scripts/milp_windows.py                       # the 12 windows
     .venv/bin/python scripts/milp_windows.py --only normal:4800     # one window
-    .venv/bin/python scripts/milp_windows.py rolling --start 2030-07-01 --hours 168 --out /tmp/milp7d
+    .venv/bin/python scripts/milp_windows.py rolling --start 2030-07-01 --rolling-hours 168 --out /tmp/milp7d
+    .venv/bin/python scripts/milp_windows.py table                  # Markdown table of the records
 """
 
 from __future__ import annotations
@@ -275,9 +276,27 @@ def cmd_rolling(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_table(args: argparse.Namespace) -> int:
+    """Print the recorded windows as a Markdown table."""
+    data = _load(Path(args.json))
+    print("| hydrology | t0 | start | objective | lower bound | gap % | wall s | status | violations | shed MWh | curtailed MWh | MIP rounds | lines |")
+    print("|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for r in data["records"]:
+        if r.get("status") == "error":
+            print(f"| {r['hydrology']} | {r['t0']} | {r['start']} | - | - | - | {r['wall_s']:.0f} | error: {r['error'][:60]} | - | - | - | - | - |")
+            continue
+        i = r.get("info", {})
+        print(
+            f"| {r['hydrology']} | {r['t0']} | {r['start'][:13]} | {r['objective']:.6e} | {r['lower_bound']:.6e} | "
+            f"{r['gap_pct']:.3f} | {r['wall_s']:.0f} | {r['status']} | {r['violations']} | {r['shed_mwh']:.0f} | "
+            f"{r['curtailed_mwh']:.0f} | {i.get('mip_rounds', '')} | {i.get('lines_enforced', '')} |"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("mode", nargs="?", default="windows", choices=["windows", "rolling"])
+    p.add_argument("mode", nargs="?", default="windows", choices=["windows", "rolling", "table"])
     p.add_argument("--json", default=str(DEFAULT_JSON), help="record file (windows mode)")
     p.add_argument("--only", nargs="*", metavar="HYDROLOGY:T0", help="solve only these windows")
     p.add_argument("--redo", action="store_true", help="re-solve windows already recorded")
@@ -294,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lookahead-h", type=int, default=24)
     p.add_argument("--out", default="/tmp/milp7d")
     args = p.parse_args(argv)
-    return cmd_rolling(args) if args.mode == "rolling" else cmd_windows(args)
+    return {"rolling": cmd_rolling, "table": cmd_table}.get(args.mode, cmd_windows)(args)
 
 
 if __name__ == "__main__":
