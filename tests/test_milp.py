@@ -337,3 +337,18 @@ def test_no_highs_banner_when_quiet():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "done"
     assert "HiGHS" not in out.stderr
+
+
+def test_integral_relaxation_needs_no_mip():
+    """Every unit must run and DR is off: the LP relaxation with its line limits is integral,
+    and its re-dispatch is the optimum without a branch-and-bound run."""
+    s = toy_system(24)
+    s = s.with_(th_must_run=np.ones(s.n_th, bool), dr_pmax=np.zeros(s.n_dr), init=None)
+    st = initial_state(s)
+    a = milp.solve_window(s, 0, 24, st, None, milp.MilpOptions(mip_rel_gap=1e-6))
+    b = milp.solve_window(s, 0, 24, st, None, milp.MilpOptions(mip_rel_gap=1e-6, repair=False))
+    assert a.info["mip_status"] == "relaxation integral" and a.info["mip_rounds"] == 0
+    assert b.info["mip_rounds"] >= 1
+    assert a.objective == pytest.approx(b.objective, rel=1e-6)
+    assert check_solution(s, st, a) == []
+    assert a.lower_bound <= a.objective
