@@ -390,6 +390,10 @@ def build_result(
         "lower_bound": float(windows[0]["lower_bound"]) if len(windows) == 1 and lbs else None,
         "window_gap_max_pct": float(max(gaps)) if gaps else None,
         "window_gap_mean_pct": float(np.mean(gaps)) if gaps else None,
+        # the percentages divide by |objective|, which nets export revenue and can be near 0:
+        # the summed absolute gap (each over its window's solved hours) is the robust figure
+        "window_gap_sum": float(sum(w["objective"] - w["lower_bound"] for w in windows
+                                    if w["lower_bound"] is not None and np.isfinite(w["lower_bound"]))) if lbs else None,
         "wall_s": float(wall_s),
         "energy_by_type_mwh": energy,
         "curtailment_mwh": curtail,
@@ -490,6 +494,7 @@ def format_summary(s: dict[str, Any]) -> str:
         ("  export revenue", fmt(s.get("export_revenue"), f" {cur}")),
         ("lower bound", fmt(s.get("lower_bound"), f" {cur}")),
         ("window gap max/mean", f"{fmt(s.get('window_gap_max_pct'), ' %')} / {fmt(s.get('window_gap_mean_pct'), ' %')}"),
+        ("window gap sum", f"{fmt(s.get('window_gap_sum'))} {s.get('currency', '')} (objective - lower bound, over solved hours)"),
         ("load energy", fmt((s.get("load_mwh") or 0) / 1e6, " TWh")),
         ("peak load", fmt(s.get("peak_load_mw"), " MW")),
     ]
