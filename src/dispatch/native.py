@@ -56,24 +56,28 @@ The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned sche
 
 Status and known limits (measured figures in ``benches/RESULTS.md``)
 --------------------------------------------------------------------
-* Feasibility: every sichuan-2030 48 h window tried (normal t0=2200/4000/6600, dry t0=500,
-  drought-2022 t0=5280, full PTDF network) passes :func:`dispatch.invariants.check_solution`
-  with 0 violations (they overloaded lines by 3.5-9 GW before). Left: the repair is myopic
-  (fixed commitment, later hours fixed), so a window whose commitment leaves an
-  unabsorbable surplus behind a zero-rated line can keep a small overload
-  (``info["overload_mw"]``; the toy island test: 2.6 MW in one hour, 60 MW before).
-* Speed: 3-23 s per sichuan-2030 48 h window (2-core shared box; normal t0=4000 3.1 s,
-  drought-2022 t0=5280 23.4 s), still dominated by :func:`dispatch.kernels.mcf_solve`
-  (~0.1-0.3 s per call, ~94 calls: 25 dual iterations + Frank-Wolfe; 400-1400 shortest-path
-  phases in each of the two big cascades). The components run in two threads
-  (``mcf_threads``). Warm-starting the flow from the previous call (``mcf_warm``) was
-  measured slower: the prices move too much between calls. Target 1 s: **missed**. Next
-  steps: network simplex or cost scaling for the big cascades, or fewer oracle calls
-  (fewer iterations cost quality: ``lr_iters=15, fw_iters=12`` gives a 2.5 % gap on the toy
-  network window). The repair LP costs ~20 ms per window.
-* Quality: toy windows within the 1.5 % regression guard of milp (target 0.5 %);
-  sichuan network windows: no milp reference (too slow).
-* Demand response is priced in the dual but never dispatched in the primal.
+* Min-cost flow: warm-started primal network simplex (:mod:`dispatch.netsimplex`): the
+  bounds and supplies of the flexible network are fixed within a window, only costs
+  change between the ~90 calls, so each call re-prices the previous optimal basis
+  (~0.1 ms on the toy network vs 8 ms for cold successive shortest paths; sichuan-2030
+  ~2-4 ms per call for 16 components, 770-818 nodes in the two big cascades).
+* Speed: sichuan-2030 48 h window with the network 0.4-1.0 s (was 3-25 s); full year
+  (365 windows) 4.5-5.6 min wall on the shared 2-core box while two other solver
+  processes ran (was ~1.5 h); RTS-GMLC year (366 windows) ~1 min. Target (year <= 10 s):
+  **missed** by ~30x; the time is now split between the flow oracle (~55 %), the dual's
+  numpy work, the repair LP and Python overhead.
+* Feasibility: every window of both full years passes the balance check (max violation
+  < 1e-9 MW); surplus hours (must-take output above demand) count as infeasible and
+  force units off; windows checked with :func:`dispatch.invariants.check_solution` have 0
+  violations. Demand response covers hours that would shed (events, duration, payback).
+* Quality: toy windows within 0.1-0.5 % of milp. sichuan-2030 48 h windows with the
+  network (milp references in ``benches/milp_windows.json``): **3.3-6.4e7 CNY per window
+  above milp** (14-56 % of the net-of-export objective); on copper plate the same window
+  is 2.2 % off. The loss sits in congested pockets (Liangshan/Xichang in November):
+  the hydro/storage schedule is planned on a copper plate and the per-hour repair can
+  only curtail renewables or spill there, where the milp shifts hydro to uncongested
+  hours. Next: a time-coupled network-aware hydro re-plan (congestion-priced Frank-Wolfe
+  with a smooth objective, or an exact window LP). Dual bounds are weak on these windows.
 """
 
 from __future__ import annotations
