@@ -587,25 +587,12 @@ def thermal_on_cost(lam, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost):
 
     ``cost_pmin + sum_k seg_cost_k x_k - lam * p - mu * (pmax - p)`` minimised over
     ``p = pmin + sum_k x_k``, ``0 <= x_k <= seg_mw_k`` (reserve = headroom ``pmax - p``).
+    One system price per hour; :func:`thermal_on_cost_g` takes one per unit and hour.
     """
-    n = lam.shape[0]
-    G = pmin.shape[0]
-    K = seg_mw.shape[1]
-    c = np.empty((n, G))
-    p = np.empty((n, G))
-    for t in range(n):
-        eff = lam[t] - mu[t]
-        for g in range(G):
-            v = cost_pmin[g] - lam[t] * pmin[g] - mu[t] * (pmax[g] - pmin[g])
-            pp = pmin[g]
-            for k in range(K):
-                d = seg_cost[g, k] - eff
-                if d < 0.0:
-                    v += d * seg_mw[g, k]
-                    pp += seg_mw[g, k]
-            c[t, g] = v
-            p[t, g] = pp
-    return c, p
+    lamg = np.empty((lam.shape[0], pmin.shape[0]))
+    for t in range(lam.shape[0]):
+        lamg[t, :] = lam[t]
+    return thermal_on_cost_g(lamg, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost)
 
 
 @njit
@@ -1639,7 +1626,8 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
 
 @njit
 def thermal_on_cost_g(lamg, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost):
-    """:func:`thermal_on_cost` with a price per unit and hour ``lamg`` (n, G) (nodal prices)."""
+    """(n, G) Lagrangian cost of being on and the output attaining it, at a price per unit
+    and hour ``lamg`` (n, G) (nodal prices); see :func:`thermal_on_cost`."""
     n, G = lamg.shape
     K = seg_mw.shape[1]
     c = np.empty((n, G))
