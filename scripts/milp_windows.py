@@ -50,11 +50,12 @@ from typing import Any
 import numpy as np
 
 import dispatch
+import dispatch.engines
 from dispatch.arrays import HydroTargets, State, SystemArrays, initial_state
 from dispatch.hydro import HydroPlan, plan_hydro
 from dispatch.invariants import check_solution
 from dispatch.milp import MilpOptions, solve_window
-from dispatch.simulate import state_at
+from dispatch.simulate import simulate, state_at
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = "sichuan-2030"
@@ -253,7 +254,7 @@ def cmd_rolling(args: argparse.Namespace) -> int:
     _sys.modules["milp_checked"] = mod
     dispatch.engines.ENGINES["milp_checked"] = "milp_checked"
     t = time.perf_counter()
-    res = dispatch.simulate(
+    res = simulate(
         sysa, engine="milp_checked", start=args.start, hours=args.rolling_hours, window_h=args.window_h,
         lookahead_h=args.lookahead_h, options=opt, progress=False,
     )
