@@ -306,8 +306,11 @@ def _rts_one(args: tuple[str, str, float | None, int | None, float]) -> dict[str
     sys, t0, state = rts_day(_rts_case(), path, step)
     n = 48
     t = time.perf_counter()
+    # lazy_storage off: with a time limit, the lazy loop can run out of time between rounds
+    # (EngineError); the two stores' mode binaries are cheap up front
     sol = get_engine("milp").solve_window(sys, t0, n, state, None,
-                                          MilpOptions(mip_rel_gap=gap, time_limit_s=limit, threads=threads))
+                                          MilpOptions(mip_rel_gap=gap, time_limit_s=limit, threads=threads,
+                                                      lazy_storage=False))
     wall = time.perf_counter() - t
     br = window_cost_breakdown(sys, state, sol, None)
     # PGLib's own cost function (its piecewise points and start-up categories) on our schedule
@@ -365,7 +368,11 @@ def _rts_main(args: Any) -> None:
             for f in files:
                 if (Path(f).stem, s) in done and not args.rerun:
                     continue
-                row = _rts_one((f, s, args.time_limit, args.threads, args.gap))
+                try:
+                    row = _rts_one((f, s, args.time_limit, args.threads, args.gap))
+                except Exception as exc:  # noqa: BLE001 - reported, the other runs go on
+                    print(f"{Path(f).stem} {s}: {type(exc).__name__}: {exc}", flush=True)
+                    continue
                 with open(jsonl, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(row) + "\n")
                 print(f"{row['day']} {s:8s} obj {row['objective']:,.0f} gap {row['gap_pct'] or 0:.3f}% "
