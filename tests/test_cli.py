@@ -107,3 +107,10 @@ def test_pglib_and_sweep_delegate(monkeypatch, capsys) -> None:
     assert "reference_objective" in capsys.readouterr().out
     monkeypatch.setattr(dispatch.sweep, "main_cli", lambda a: 0 if a.spec == "s.toml" and a.workers == 3 else 9)
     assert cli.main(["sweep", "s.toml", "--workers", "3"]) == 0
+
+
+def test_run_milp_options_only_for_milp(capsys):
+    from dispatch import cli
+
+    assert cli.main(["run", "sichuan-2030", "--time-limit", "5", "--hours", "24"]) == 2
+    assert "--engine milp only" in capsys.readouterr().err

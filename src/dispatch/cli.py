@@ -32,6 +32,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import dispatch
 
     out = Path(args.out or os.path.join("out", f"{args.case}-{args.hydrology}-{args.engine}"))
+    options = None
+    if args.engine == "milp":
+        from .milp import MilpOptions
+
+        given = {"mip_rel_gap": args.mip_gap, "time_limit_s": args.time_limit, "threads": args.threads}
+        options = MilpOptions(**{k: v for k, v in given.items() if v is not None})
+    elif args.mip_gap is not None or args.time_limit is not None or args.threads is not None:
+        print("dispatch run: --mip-gap/--time-limit/--threads apply to --engine milp only", file=sys.stderr)
+        return EXIT_USAGE
     case = dispatch.load_case(args.case, hydrology=args.hydrology)
     res = dispatch.simulate(
         case,
@@ -42,6 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         lookahead_h=args.lookahead_h,
         checkpoint_dir=args.checkpoint_dir,
         progress=not args.no_progress,
+        options=options,
     )
     res.write(out)
     print(res.table())
@@ -159,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, metavar="DIR", help="result directory (default: out/<case>-<hydrology>-<engine>)")
     s.add_argument("--checkpoint-dir", default=None, metavar="DIR", help="save finished windows here; a rerun resumes")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--mip-gap", type=float, default=None, metavar="G",
+                   help="milp: relative MIP gap per window (default 1e-4)")
+    s.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="milp: wall-clock limit per window in seconds (default: none; summer Sichuan windows need minutes)")
+    s.add_argument("--threads", type=int, default=None, metavar="N", help="milp: HiGHS threads (default: HiGHS's)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("check", help="policy checks on a result directory", description="Run the policy checks (peak response, curtailment, carbon and supply, AC power flow) on a result directory; print PASS/FAIL tables and write DIR/checks.json.")
