@@ -750,9 +750,21 @@ def curtailment_frame(res: Any) -> pl.DataFrame:
 
 
 def _agg(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sums by ``keys``, added in row order (a stable sort, then ``np.add.reduceat``): the
+    figures do not depend on how many threads polars has (a threaded group-by sum does;
+    sweep workers run with one thread, so their tables differed from a serial run's in the
+    last bits)."""
+    cols = ["available_mwh", "used_mwh", "curtailed_mwh"]
+    g = df.sort(keys, maintain_order=True)
+    if g.height == 0:
+        summed = g.select(keys + cols)
+    else:
+        gid = g.select(pl.struct(keys).rle_id()).to_series().to_numpy()
+        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+        summed = g[starts].select(keys).with_columns(
+            [pl.Series(c, np.add.reduceat(g[c].cast(pl.Float64).to_numpy(), starts)) for c in cols])
     return (
-        df.group_by(keys)
-        .agg(pl.col("available_mwh").sum(), pl.col("used_mwh").sum(), pl.col("curtailed_mwh").sum())
+        summed
         .with_columns(
             pl.when(pl.col("available_mwh") > 0)
             .then(pl.col("used_mwh") / pl.col("available_mwh"))
