@@ -1079,42 +1079,17 @@ def line_flows(ptdf, inj):
 
 
 @njit
-def mcf_multi(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply):
-    """Solve independent min-cost-flow components one after another.
-
-    Component ``c`` owns arcs ``arc_idx[arc_ptr[c]:arc_ptr[c+1]]`` (indices into the global
-    ``lo``/``hi``/``cost``), with local end points ``ltail``/``lhead`` (aligned with
-    ``arc_idx``) numbered ``0..comp_nodes[c]-1``, and supplies
-    ``lsupply[node_ptr[c]:node_ptr[c+1]]``. Returns the global flow and the unrouted supply.
-    """
-    lflow = np.zeros(arc_idx.shape[0])
-    lpot = np.zeros(lsupply.shape[0])
-    flow, unrouted = mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply,
-                                    lflow, lpot, False)
-    return flow, unrouted
-
-
-@njit
-def mcf_multi_warm(comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply, lflow, lpot, warm):
-    """:func:`mcf_multi` warm-started per component (:func:`mcf_solve_warm`).
-
-    ``lflow`` (aligned with ``arc_idx``) and ``lpot`` (aligned with ``lsupply``) hold each
-    component's previous flow and potentials; used when ``warm``, and overwritten in place
-    with the new ones (valid only when no supply is left unrouted).
-    """
-    sel = np.arange(comp_nodes.shape[0])
-    unrouted = mcf_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply,
-                               lflow, lpot, warm)
-    return mcf_scatter(arc_ptr, arc_idx, lflow, lo.shape[0]), unrouted
-
-
-@njit
 def mcf_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply, lflow, lpot,
                     warm):
     """Solve the components ``sel`` only, writing their local flows/potentials in place.
 
-    Components own disjoint slices of ``lflow``/``lpot``, so disjoint selections may run
-    in parallel threads (the kernel releases the GIL). Returns their unrouted supply.
+    Component ``c`` owns arcs ``arc_idx[arc_ptr[c]:arc_ptr[c+1]]`` (indices into the global
+    ``lo``/``hi``/``cost``), with local end points ``ltail``/``lhead`` (aligned with
+    ``arc_idx``) numbered ``0..comp_nodes[c]-1``, and supplies
+    ``lsupply[node_ptr[c]:node_ptr[c+1]]``; ``lflow`` is aligned with ``arc_idx`` and ``lpot``
+    with ``lsupply`` (read as a warm start when ``warm``). Components own disjoint slices of
+    ``lflow``/``lpot``, so disjoint selections may run in parallel threads (the kernel
+    releases the GIL). Returns their unrouted supply.
     """
     unrouted = 0.0
     for k in range(sel.shape[0]):

@@ -155,7 +155,11 @@ class NativeOptions:
 class _Win:
     """Slices of the system for one window (no copies where avoidable)."""
 
-    def __init__(self, sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None):
+    def __init__(self, sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None,
+                 opt: NativeOptions | None = None):
+        opt = opt or NativeOptions()
+        if opt.mcf not in ("simplex", "ssp"):
+            raise ValueError(f"NativeOptions.mcf must be 'simplex' or 'ssp', not {opt.mcf!r}")
         sl = slice(t0, t0 + n)
         self.sys, self.t0, self.n, self.state = sys, t0, n, state
         self.load = np.ascontiguousarray(sys.load_mw[sl])
@@ -205,7 +209,8 @@ class _Win:
         self.flex_res0 = float(np.sum(sys.hy_pmax) + np.sum(sys.st_pdis))
         self.supply_scale = max(1.0, float(np.abs(self.supply[:-2]).sum()))
         self.comps, self.lsupply = _components(self.n_nodes, self.tail, self.head, self.supply, self.role)
-        # warm start of the min-cost flow: the last optimal flow and potentials of each component
+        # output buffer of the components' flows (aligned with comps[2]); potentials scratch
+        # of the successive-shortest-path solver
         self.mcf_flow = np.zeros(self.comps[2].shape[0])
         self.mcf_pot = np.zeros(self.lsupply.shape[0])
         # network-simplex bases of the components (see dispatch.netsimplex.ns_solve_comps)
@@ -215,9 +220,9 @@ class _Win:
         self.ns_basis = (np.zeros(n_tree, np.int64), np.zeros(n_tree, np.int64), np.zeros(n_tree, np.bool_),
                          np.zeros(n_ext, np.int8), np.zeros(n_ext))
         self.ns_ready = np.zeros(n_comp, np.int8)
-        self.mcf = "simplex"
-        self.mcf_pivots_per_arc = 50
-        self.mcf_groups = None  # set by solve_window when opt.mcf_threads > 1
+        self.mcf, self.mcf_pivots_per_arc = opt.mcf, int(opt.mcf_pivots_per_arc)
+        # two groups of components solved in two threads (opt.mcf_threads > 1)
+        self.mcf_groups = _split_components(self.comps[1]) if opt.mcf_threads > 1 and n_comp > 1 else None
         self.all_comps = np.arange(n_comp, dtype=np.int64)
         self.hy_qmax = np.where(sys.hy_k > 0, sys.hy_pmax / np.where(sys.hy_k > 0, sys.hy_k, 1.0), 0.0)
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
@@ -251,23 +256,26 @@ class _Win:
         if self.mcf == "simplex":
             args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, *self.ns_basis, self.ns_ready,
                     self.mcf_pivots_per_arc)
-            solve = NS.ns_solve_comps
+            solve = NS.ns_solve_comps  # returns (unrouted, pivots)
         else:
             args = (*self.comps, self.lo, self.hi, cost, self.lsupply, self.mcf_flow, self.mcf_pot, False)
-            solve = K.mcf_solve_comps
+            solve = _ssp_comps
         if self.mcf_groups is None:
-            res = solve(self.all_comps, *args)
-            unrouted = res[0] if isinstance(res, tuple) else res
+            unrouted = solve(self.all_comps, *args)[0]
         else:
             # two disjoint groups of components in two threads (the kernels release the GIL);
             # each writes only its own components' slices, so the result is thread-order free
             fut = _pool().submit(solve, self.mcf_groups[1], *args)
-            r0, r1 = solve(self.mcf_groups[0], *args), fut.result()
-            unrouted = (r0[0] + r1[0]) if isinstance(r0, tuple) else (r0 + r1)
+            unrouted = solve(self.mcf_groups[0], *args)[0] + fut.result()[0]
         flow = K.mcf_scatter(self.comps[1], self.comps[2], self.mcf_flow, self.lo.shape[0])
         if unrouted > 1e-6 * self.supply_scale:  # cannot happen: slack arcs make every window routable
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
+
+
+def _ssp_comps(sel: np.ndarray, *args: Any) -> tuple[float, int]:
+    """:func:`dispatch.kernels.mcf_solve_comps` with the return shape of the network simplex."""
+    return K.mcf_solve_comps(sel, *args), 0
 
 
 _POOL = None
@@ -800,12 +808,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     tic = time.perf_counter()
     if t0 < 0 or n <= 0 or t0 + n > sys.n_hours:
         raise ValueError(f"native.solve_window: hours {t0}..{t0 + n - 1} outside 0..{sys.n_hours - 1}")
-    w = _Win(sys, t0, n, state, targets)
-    if opt.mcf not in ("simplex", "ssp"):
-        raise ValueError(f"NativeOptions.mcf must be 'simplex' or 'ssp', not {opt.mcf!r}")
-    w.mcf, w.mcf_pivots_per_arc = opt.mcf, int(opt.mcf_pivots_per_arc)
-    if opt.mcf_threads > 1 and len(w.comps[0]) > 1:
-        w.mcf_groups = _split_components(w.comps[1])
+    w = _Win(sys, t0, n, state, targets, opt)
     best: WindowSolution | None = None
 
     best_x = None
@@ -850,7 +853,6 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             force = _overload_force(w, sol, force)
         elif np.any(short):
             force = _repair_force(w, sol, short, force)
-            # and raise the commitment prices of the short hours toward the recovered ones
         else:
             # blend the dual prices with the recovered ones for one more try
             lam = 0.5 * (lam + _price_clip(sys, sol.price))
@@ -939,6 +941,11 @@ def _surplus_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarra
     return force
 
 
+def _avg_cost_at_pmax(sys: SystemArrays) -> np.ndarray:
+    """(G,) average cost per MWh of each thermal unit at full output: the priority order."""
+    return (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / np.maximum(sys.th_pmax, 1e-9)
+
+
 def _priority_need(w: _Win, flow: np.ndarray) -> np.ndarray:
     """(n, G) int8: 1 where a unit is needed by a priority list (cheapest average cost at
     ``pmax`` first) to cover the load left after renewables and the flexible units' flow,
@@ -947,7 +954,7 @@ def _priority_need(w: _Win, flow: np.ndarray) -> np.ndarray:
     n, G = w.n, sys.n_th
     y = K.flex_injection(flow, w.energy, w.hour, n)
     net = np.maximum(w.load_tot + w.ex_min.sum(axis=1) - w.re_tot - y, 0.0) + w.reserve
-    avg = (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / np.maximum(sys.th_pmax, 1e-9)
+    avg = _avg_cost_at_pmax(sys)
     need = np.zeros((n, G), np.int8)
     cap = (w.force > 0) @ sys.th_pmax
     for g in np.argsort(avg, kind="stable"):
@@ -962,7 +969,7 @@ def _priority_need(w: _Win, flow: np.ndarray) -> np.ndarray:
 def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.ndarray) -> np.ndarray:
     """Force on, in the short hours, the cheapest (average cost at pmax) free units that are off."""
     sys = w.sys
-    avg = (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / np.maximum(sys.th_pmax, 1e-9)
+    avg = _avg_cost_at_pmax(sys)
     need = sol.shed.sum(axis=1) + sol.res_short
     for t in np.nonzero(short)[0]:
         left = need[t]

@@ -17,8 +17,9 @@ Algorithm (textbook primal network simplex, e.g. Ahuja, Magnanti & Orlin, *Netwo
 * leaving arc: the last blocking arc met when walking the cycle from its apex in the
   cycle's direction (keeps the tree strongly feasible, so degenerate pivots never cycle);
 * tree update: the cut-off subtree is re-rooted at the entering arc's end point and its
-  potentials shift by the entering arc's reduced cost. The tree is stored as parent
-  pointers only; subtree membership is resolved by a memoised walk up the tree.
+  potentials and depths are updated by a walk over its children lists. The cycle's apex
+  is found by climbing from both end points by depth. Parent pointers are the persistent
+  state; depths, potentials and children lists are rebuilt from them on each call.
 
 State kept between calls (per component, in caller-owned arrays): parent, pred arc,
 pred direction, arc state (tree / at lower / at upper), shifted flow. Potentials are
