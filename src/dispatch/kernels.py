@@ -1312,6 +1312,23 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
 
 
 @njit
+def _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch):
+    """Net injection at each bus in hour ``t``, written into ``inj`` (B,)."""
+    for b in range(inj.shape[0]):
+        inj[b] = shed[t, b] - load[t, b]
+    for g in range(th_p.shape[1]):
+        inj[th_bus[g]] += th_p[t, g]
+    for r in range(re_p.shape[1]):
+        inj[re_bus[r]] += re_p[t, r]
+    for x in range(ex_p.shape[1]):
+        inj[ex_bus[x]] -= ex_p[t, x]
+    for h in range(q.shape[1]):
+        inj[hy_bus[h]] += hy_k[h] * q[t, h]
+    for x in range(ch.shape[1]):
+        inj[st_bus[x]] += dis[t, x] - ch[t, x]
+
+
+@njit
 def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus, th_p,
                re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
                hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,
@@ -1362,18 +1379,7 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
         nrow = 0
         for rnd in range(max_rounds):
             # injections and flows
-            for b in range(B):
-                inj[b] = shed[t, b] - load[t, b]
-            for g in range(G):
-                inj[th_bus[g]] += th_p[t, g]
-            for r in range(R):
-                inj[re_bus[r]] += re_p[t, r]
-            for x in range(E):
-                inj[ex_bus[x]] -= ex_p[t, x]
-            for h in range(H):
-                inj[hy_bus[h]] += hy_k[h] * q[t, h]
-            for x in range(NS):
-                inj[st_bus[x]] += dis[t, x] - ch[t, x]
+            _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch)
             viol = False
             for l in range(L):
                 f = 0.0
@@ -1577,18 +1583,7 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                     prev = prev * (1.0 - st_loss[x]) + st_eta_ch[x] * ch[tt, x] - dis[tt, x] / st_eta_dis[x]
                     e[tt, x] = prev
         # flows after this hour's repair
-        for b in range(B):
-            inj[b] = shed[t, b] - load[t, b]
-        for g in range(G):
-            inj[th_bus[g]] += th_p[t, g]
-        for r in range(R):
-            inj[re_bus[r]] += re_p[t, r]
-        for x in range(E):
-            inj[ex_bus[x]] -= ex_p[t, x]
-        for h in range(H):
-            inj[hy_bus[h]] += hy_k[h] * q[t, h]
-        for x in range(NS):
-            inj[st_bus[x]] += dis[t, x] - ch[t, x]
+        _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch)
         for l in range(L):
             f = 0.0
             for b in range(B):
