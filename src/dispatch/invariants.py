@@ -27,7 +27,9 @@ Definitions checked (the model of :mod:`dispatch.milp` and ``docs``):
 * exports within ``[ex_min, ex_max]``; ``0 <= re_p <= avail``; ``0 <= shed <= load``;
 * lines: ``line_flow == PTDF @ bus injections`` and ``|flow| <= line_max``;
 * reserve: ``res_short >= reserve - headroom`` with headroom thermal ``on*pmax - p``, hydro
-  ``pmax - k*q`` and storage ``min(pdis - dis + ch, eta_dis*(e - emin))``;
+  ``pmax - k*q`` and storage ``min(pdis - dis + ch, eta_dis*(e - emin))``; with
+  ``sys.reserve_ramp_limited`` (PGLib-UC) thermal units only, each limited by its start-up/
+  shut-down capability and ramp-up limit (:func:`thermal_reserve`);
 * ``objective == window_cost(...)`` and ``lower_bound <= objective``.
 """
 
@@ -38,7 +40,7 @@ import numpy as np
 from .arrays import M3S_TO_HM3_PER_H, HydroTargets, State, SystemArrays, WindowSolution, upstream_arrivals
 from .costs import window_cost
 
-__all__ = ["assert_feasible", "check_solution", "storage_reserve_headroom"]
+__all__ = ["assert_feasible", "check_solution", "reserve_headroom", "storage_reserve_headroom", "thermal_reserve"]
 
 _MAX_PER_CHECK = 8
 
@@ -74,6 +76,52 @@ def storage_reserve_headroom(sys: SystemArrays, sol: WindowSolution) -> np.ndarr
         ),
         0.0,
     )
+
+
+def thermal_reserve(sys: SystemArrays, state: State, on: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(n, G) spinning reserve up each thermal unit can give.
+
+    ``on*(pmax - p)``; with ``sys.reserve_ramp_limited`` PGLib-UC's unit reserve (Knueven,
+    Ostrowski & Watson 2020, as :mod:`dispatch.milp` writes it): ``r <= pmax - pmin``,
+    ``p + r <= SU`` in a start-up hour and ``<= SD`` in the hour before a shut-down, and
+    ``(p - pmin) + r - (p_prev - pmin) <= RU`` while on (``<= SU - pmin`` from off), where
+    ``RU < pmax - pmin``; the first hour ramps from ``state.th_p``.
+    """
+    on = np.asarray(on, bool)
+    pmax, pmin = sys.th_pmax[None], sys.th_pmin[None]
+    if not sys.reserve_ramp_limited:
+        return np.where(on, pmax - p, 0.0)
+    on0 = np.asarray(state.th_on, bool)
+    prev_on = np.vstack([on0[None], on[:-1]])
+    next_on = np.vstack([on[1:], on[-1:]])  # no shut-down after the window's last hour
+    start = on & ~prev_on
+    su = np.clip(sys.th_su_ramp, sys.th_pmin, sys.th_pmax)[None]
+    sd = np.clip(sys.th_sd_ramp, sys.th_pmin, sys.th_pmax)[None]
+    cap = np.where(start, su, pmax)
+    cap = np.where(on & ~next_on, np.minimum(cap, sd), cap)
+    r = np.minimum(cap - p, pmax - pmin)
+    span = sys.th_pmax - sys.th_pmin
+    ru = np.minimum(sys.th_ramp_up, span)[None]
+    p_prev = np.vstack([np.where(on0, np.asarray(state.th_p, float), 0.0)[None], p[:-1]])
+    ramp = np.where(start, su - p, ru + p_prev - p)
+    limited = (sys.th_ramp_up < span - 1e-9)[None] | (np.arange(on.shape[0]) == 0)[:, None]
+    r = np.where(limited, np.minimum(r, ramp), r)
+    return np.where(on, np.maximum(r, 0.0), 0.0)
+
+
+def reserve_headroom(sys: SystemArrays, state: State, sol: WindowSolution) -> np.ndarray:
+    """(n,) spinning reserve up the schedule holds: thermal (:func:`thermal_reserve`), plus,
+    unless ``sys.reserve_ramp_limited``, hydro ``pmax - k*q`` and storage
+    (:func:`storage_reserve_headroom`)."""
+    head = np.zeros(sol.n)
+    if sys.n_th:
+        head += thermal_reserve(sys, state, sol.th_on, sol.th_p).sum(1)
+    if not sys.reserve_ramp_limited:
+        if sys.n_hy:
+            head += (sys.hy_pmax[None] - sol.hy_q * sys.hy_k[None]).sum(1)
+        if sys.n_st:
+            head += storage_reserve_headroom(sys, sol).sum(1)
+    return head
 
 
 def _runs_ok(
@@ -287,13 +335,7 @@ def check_solution(
 
     # --- reserve ---------------------------------------------------------------------------
     req = np.asarray(sys.reserve_up_mw[sl], float)
-    head = np.zeros(n)
-    if G:
-        head += (sol.th_on * sys.th_pmax[None] - sol.th_p).sum(1)
-    if H:
-        head += (sys.hy_pmax[None] - hy_p).sum(1)
-    if S:
-        head += storage_reserve_headroom(sys, sol).sum(1)
+    head = reserve_headroom(sys, state, sol)
     tr = tol * np.maximum(1.0, req)
     rep.grid((sol.res_short < -tr)[:, None], ("sys",), "reserve", "negative shortfall", sol.res_short[:, None])
     need = req - head

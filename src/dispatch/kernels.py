@@ -608,45 +608,54 @@ def ramp_envelope(on, p0, init_on, pmin, pmax, ru, rd, su, sd):
     lo = np.zeros((n, G))
     hi = np.zeros((n, G))
     for g in range(G):
-        prev_on = init_on[g]
-        cap = p0[g] if init_on[g] else 0.0
-        first_run = init_on[g]
-        flo = p0[g]
-        for t in range(n):
-            if on[t, g]:
-                if not prev_on:
-                    cap = max(su[g], pmin[g])
-                    first_run = False
-                else:
-                    cap = cap + ru[g]
-                hi[t, g] = min(pmax[g], cap)
-                cap = hi[t, g]
-                if first_run:
-                    flo = flo - rd[g]
-                    lo[t, g] = max(pmin[g], flo)
-                else:
-                    lo[t, g] = pmin[g]
-            else:
-                first_run = False
-                cap = 0.0
-            prev_on = on[t, g]
-        # backward: shut-down limits
-        nxt_cap = INF
-        for t in range(n - 1, -1, -1):
-            if on[t, g]:
-                if t == n - 1:
-                    nxt_cap = INF
-                elif not on[t + 1, g]:
-                    nxt_cap = max(sd[g], pmin[g])
-                else:
-                    nxt_cap = nxt_cap + rd[g]
-                if hi[t, g] > nxt_cap:
-                    hi[t, g] = max(nxt_cap, pmin[g])
-                nxt_cap = hi[t, g]
-        for t in range(n):
-            if on[t, g] and lo[t, g] > hi[t, g]:
-                lo[t, g] = hi[t, g]
+        ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su, sd, lo, hi)
     return lo, hi
+
+
+@njit
+def ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su, sd, lo, hi):
+    """Column ``g`` of :func:`ramp_envelope`, written into ``lo``/``hi`` in place."""
+    n = on.shape[0]
+    prev_on = init_on[g]
+    cap = p0[g] if init_on[g] else 0.0
+    first_run = init_on[g]
+    flo = p0[g]
+    for t in range(n):
+        lo[t, g] = 0.0
+        hi[t, g] = 0.0
+        if on[t, g]:
+            if not prev_on:
+                cap = max(su[g], pmin[g])
+                first_run = False
+            else:
+                cap = cap + ru[g]
+            hi[t, g] = min(pmax[g], cap)
+            cap = hi[t, g]
+            if first_run:
+                flo = flo - rd[g]
+                lo[t, g] = max(pmin[g], flo)
+            else:
+                lo[t, g] = pmin[g]
+        else:
+            first_run = False
+            cap = 0.0
+        prev_on = on[t, g]
+    # backward: shut-down limits
+    nxt_cap = INF
+    for t in range(n - 1, -1, -1):
+        if on[t, g]:
+            if t == n - 1:
+                nxt_cap = INF
+            elif not on[t + 1, g]:
+                nxt_cap = max(sd[g], pmin[g])
+            else:
+                nxt_cap = nxt_cap + rd[g]
+            if hi[t, g] > nxt_cap:
+                hi[t, g] = max(nxt_cap, pmin[g])
+            nxt_cap = hi[t, g]
+    for t in range(n):
+        if on[t, g] and lo[t, g] > hi[t, g]:
+            lo[t, g] = hi[t, g]
 
 
 @njit
@@ -909,20 +918,23 @@ def _left_slope(width, mcost, nseg, t, D, dump_cost):
 # ----------------------------------------------------------------------------------------
 @njit
 def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
-                   ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand):
+                   ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp):
     """Hour-by-hour merit-order dispatch of everything but the flexible resources.
 
     ``demand`` (n,) is load plus exports at their maximum minus the flexible injection.
     Each hour thermal units move within their envelope and their ramp window around the
     previous hour; the residual is filled cheapest first from renewables (``-curtail_cost``),
     thermal segments (``+res_cost`` once thermal output eats into the reserve), export
-    reduction (``ex_price``) and shedding (``voll``).
+    reduction (``ex_price``) and shedding (``voll``). A unit's reserve is its headroom to
+    ``pmax``, or with ``res_ramp`` (PGLib's ramp-limited reserve) to the most it could
+    produce this hour: its envelope (start-up/shut-down capability) and ``prev + ru``.
 
     Returns
     -------
     p : (n, G) ; re_used : (n,) ; ex : (n, E) ; shed : (n,) ; surplus : (n,)
         ``surplus`` > 0 where must-take output exceeds demand even with all renewables
         curtailed and exports at their maximum (the caller must absorb it).
+    head : (n,) thermal reserve of the dispatch (see above).
     """
     n, G = on.shape
     K = seg_mw.shape[1]
@@ -933,6 +945,7 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     ex = np.zeros((n, E))
     shed = np.zeros(n)
     surplus = np.zeros(n)
+    head = np.zeros(n)
     lo = np.empty(G)
     hi = np.empty(G)
     tw = np.empty(G * K)
@@ -943,9 +956,12 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     so = np.empty(J, np.int64)
     prev = np.empty(G)
     prev_on = np.empty(G, np.bool_)
+    max_seg = 0.0
     for g in range(G):
         prev[g] = p0[g] if init_on[g] else 0.0
         prev_on[g] = init_on[g]
+        for k in range(K):
+            max_seg = max(max_seg, seg_cost[g, k])
     for t in range(n):
         must = 0.0
         cap = 0.0
@@ -961,7 +977,7 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
                 lo[g] = l
                 hi[g] = u
                 must += l
-                cap += pmax[g]
+                cap += u if res_ramp else pmax[g]
             else:
                 lo[g] = 0.0
                 hi[g] = 0.0
@@ -974,6 +990,8 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
             for g in range(G):
                 prev[g] = p[t, g]
                 prev_on[g] = on[t, g]
+                if on[t, g]:
+                    head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
             continue
         nt = 0
         for g in range(G):
@@ -1025,7 +1043,7 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
             so[ns] = -2 - e
             ns += 1
         sw[ns] = load_tot[t]
-        sc[ns] = voll
+        sc[ns] = max(voll, res_cost + max_seg + 1.0)  # shed only after the reserve is used
         so[ns] = -1000000
         ns += 1
         order2 = np.argsort(sc[:ns], kind="mergesort")
@@ -1049,7 +1067,83 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
         for g in range(G):
             prev[g] = p[t, g]
             prev_on[g] = on[t, g]
-    return p, re_used, ex, shed, surplus
+            if on[t, g]:
+                head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+    return p, re_used, ex, shed, surplus, head
+
+
+@njit
+def dispatch_ahead(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
+                   ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp, prio, rounds):
+    """:func:`dispatch_hours` with look-ahead for ramps.
+
+    The hour-by-hour dispatch is myopic: before a steep rise units sit at their cheapest
+    output and then cannot ramp fast enough, so the peak hour sheds load (or, with
+    ``res_ramp``, runs out of ramp-limited reserve) although the commitment could serve
+    it. Each round finds such hours and raises the lower bounds of the hours before, unit by
+    unit (``prio`` order: cheapest first) where the ramp-up limit bound, by the missing
+    amount (and by ``ru`` per hour further back), then dispatches again; the round with
+    the least shortage + surplus is returned (ties: the first). ``elo`` is not modified.
+    """
+    n, G = on.shape
+    lo = elo.copy()
+    p, re_used, ex, shed, surplus, head = dispatch_hours(
+        on, lo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+        ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
+    best_bad = _shortage(shed, surplus, head, reserve, res_ramp)
+    bp, bre, bex, bsh, bsu, bhe = p, re_used, ex, shed, surplus, head
+    for _ in range(rounds):
+        if best_bad <= 1e-6:
+            break
+        changed = False
+        for t in range(1, n):
+            d = shed[t]
+            if res_ramp:
+                d += max(reserve[t] - head[t], 0.0)
+            if d <= 1e-6:
+                continue
+            for i in range(G):
+                g = prio[i]
+                if d <= 1e-9:
+                    break
+                if not (on[t, g] and on[t - 1, g]):
+                    continue
+                room = min(ehi[t, g], pmax[g]) - (p[t - 1, g] + ru[g])
+                up = min(room, d, ehi[t - 1, g] - p[t - 1, g])
+                if up <= 1e-9:
+                    continue
+                need = p[t - 1, g] + up
+                lo[t - 1, g] = max(lo[t - 1, g], need)
+                for k in range(t - 2, -1, -1):
+                    if not on[k, g]:
+                        break
+                    need -= ru[g]
+                    if need <= lo[k, g]:
+                        break
+                    lo[k, g] = min(need, ehi[k, g])
+                d -= up
+                changed = True
+        if not changed:
+            break
+        p, re_used, ex, shed, surplus, head = dispatch_hours(
+            on, lo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+            ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
+        bad = _shortage(shed, surplus, head, reserve, res_ramp)
+        if bad < best_bad - 1e-6:
+            best_bad = bad
+            bp, bre, bex, bsh, bsu, bhe = p, re_used, ex, shed, surplus, head
+    return bp, bre, bex, bsh, bsu, bhe
+
+
+@njit
+def _shortage(shed, surplus, head, reserve, res_ramp):
+    """MW-hours shed, surplus and (with ``res_ramp``) short of reserve."""
+    bad = 0.0
+    for t in range(shed.shape[0]):
+        bad += shed[t] + surplus[t]
+        if res_ramp:
+            bad += max(reserve[t] - head[t], 0.0)
+    return bad
 
 
 # ----------------------------------------------------------------------------------------

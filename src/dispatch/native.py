@@ -90,9 +90,11 @@ import numpy as np
 
 from . import _core
 from . import kernels as K
+from . import localsearch as LS
 from . import netsimplex as NS
 from .arrays import HydroTargets, State, SystemArrays, WindowSolution
 from .costs import window_cost
+from .invariants import reserve_headroom
 
 SLACK_COST = 1e7  # per unit of artificial water/energy in the flexible network
 DUMP_COST = 1e6  # per MW of must-take output above demand in the residual stacks
@@ -131,6 +133,17 @@ class NativeOptions:
         with 2); sweeps run one process per core anyway.
     mcf_pivots_per_arc : pivot limit of one network-simplex call per arc of a component
         (past it that component is solved by successive shortest paths).
+    ahead_rounds : look-ahead rounds of the hour-by-hour thermal dispatch (units ramp up
+        ahead of hours that would otherwise shed; :func:`dispatch.kernels.dispatch_ahead`).
+    search_passes : passes of the commitment local search (:mod:`dispatch.localsearch`) on
+        the best schedule; 0 turns it off.
+    search_shift : the search moves a run's edges by up to this many hours.
+    search_cover, search_cover_units : a switch-off that leaves hours short is followed by
+        up to ``search_cover`` new runs of other units, each the best among the cheapest
+        ``search_cover_units`` units (average cost at pmax) that could cover the hour.
+    search_network : run the search on windows with lines too. Off by default: its
+        copper-plate model cannot see congestion, and on sichuan-2030's network windows it
+        gained nothing while doubling the time (benches/RESULTS.md).
     """
 
     lr_iters: int = 25
@@ -150,6 +163,12 @@ class NativeOptions:
     mcf: str = "simplex"
     mcf_threads: int = 1
     mcf_pivots_per_arc: int = 50
+    ahead_rounds: int = 4
+    search_passes: int = 4
+    search_shift: int = 3
+    search_cover: int = 3
+    search_cover_units: int = 4
+    search_network: bool = False
 
 
 class _Win:
@@ -193,6 +212,7 @@ class _Win:
             mr = np.asarray(sys.th_must_run, bool)[None, :] & (np.arange(n)[:, None] >= dt_left[None, :])
             self.force[mr] = 1
         self.zeros_nG = np.zeros((n, G))
+        self.prio = np.argsort(_avg_cost_at_pmax(sys), kind="stable").astype(np.int64)
         self.zero_n = np.zeros(n)
         # a unit above its shut-down capability cannot be off until it has ramped down
         if G:
@@ -573,10 +593,12 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     v = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
     y = (q * sys.hy_k[None, :]).sum(axis=1) + dis.sum(axis=1) - ch.sum(axis=1)
     demand = w.load_tot + w.ex_max.sum(axis=1) - y
-    p, re_used, ex, shed_tot, surplus = K.dispatch_hours(
+    res_ramp = bool(sys.reserve_ramp_limited)
+    p, re_used, ex, shed_tot, surplus, _head = K.dispatch_ahead(
         on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
         sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
-        w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand)
+        w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand, res_ramp, w.prio,
+        opt.ahead_rounds)
     dr_p = np.zeros((n, sys.n_dr))
     dr_rb = np.zeros((n, sys.n_dr))
     load = w.load
@@ -586,10 +608,11 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
         net = dr_p.sum(axis=1) - dr_rb.sum(axis=1)
         if np.any(dr_p > 0):
             load = w.load - (dr_p - dr_rb) @ w.E_dr
-            p, re_used, ex, shed_tot, surplus = K.dispatch_hours(
+            p, re_used, ex, shed_tot, surplus, _head = K.dispatch_ahead(
                 on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax,
                 sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price,
-                w.load_tot - net, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand - net)
+                w.load_tot - net, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand - net, res_ramp,
+                w.prio, opt.ahead_rounds)
     if np.any(surplus > 1e-9):
         # absorb by turning hydro release into spill (volumes unchanged); what is left makes
         # the schedule infeasible (ranked last by _better, units forced off by _surplus_force)
@@ -627,20 +650,13 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     else:
         over = 0.0
         line_flow = np.zeros((n, 0))
-    res_cap = ((sys.th_pmax[None, :] - p) * on).sum(axis=1)
-    if H:
-        res_cap += (sys.hy_pmax[None, :] - q * sys.hy_k[None, :]).sum(axis=1)
-    if NS:
-        e_prev = np.vstack([np.asarray(st.st_e, float)[None, :], e[:-1]])
-        del e_prev
-        res_cap += np.minimum(sys.st_pdis[None, :] - dis + ch, sys.st_eta_dis[None, :] * (e - sys.st_emin[None, :])).sum(axis=1)
-    res_short = np.maximum(w.reserve - res_cap, 0.0)
     sol = WindowSolution(
         t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
-        dr_p=dr_p, dr_rebound=dr_rb, ex_p=ex, shed=shed, res_short=res_short,
+        dr_p=dr_p, dr_rebound=dr_rb, ex_p=ex, shed=shed, res_short=np.zeros(n),
         line_flow=line_flow, price=price, objective=np.nan, lower_bound=np.nan,
         info={"surplus_mw": float(surplus.sum()), "surplus_h": surplus, "overload_mw": float(over)},
     )
+    sol.res_short = np.maximum(w.reserve - reserve_headroom(sys, st, sol), 0.0)
     return sol
 
 
@@ -812,12 +828,14 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     best: WindowSolution | None = None
 
     best_x = None
+    tried: list[tuple[WindowSolution, np.ndarray]] = []
 
     def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
         nonlocal best, best_x
         x, _y, price, elo, ehi, res_eff = _frank_wolfe(w, onb, x0, iters, opt)
         sol = _build_solution(w, onb, x, price, elo, ehi, res_eff, opt)
         sol.objective = _objective(w, sol, targets, opt)
+        tried.append((sol, x))
         if best is None or _better(sol, best):
             best, best_x = sol, x
         return sol, x, price
@@ -858,13 +876,42 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             lam = 0.5 * (lam + _price_clip(sys, sol.price))
         on = _commit(w, lam, mu, force, eta)
     assert best is not None
-    # 5. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
+    # 5. local search (dispatch model, flexible flows fixed) from the best commitment and
+    # from the cheapest other one (the best may be the everything-on start where every
+    # leaner candidate shed a little)
+    if opt.search_passes > 0 and sys.n_th and (opt.search_network or not w.L):
+        starts = [(best, best_x)]
+        others = [c for c in tried if not np.array_equal(c[0].th_on, best.th_on)]
+        if others:
+            starts.append(min(others, key=lambda c: c[0].objective))
+        for sol_s, x_s in starts:
+            on_ls = _search(w, sol_s, x_s, opt)
+            if on_ls is not None:
+                primal(on_ls, x_s, opt.fw_iters_screen)
+    # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
     best.lower_bound = min(lb, best.objective)
     best.wall_s = time.perf_counter() - tic
     best.info.update({"engine": "native", "gap": (best.objective - lb) / max(abs(best.objective), 1.0)})
     return best
+
+
+def _search(w: _Win, sol: WindowSolution, x: np.ndarray, opt: NativeOptions) -> np.ndarray | None:
+    """The commitment of ``sol`` improved by :func:`dispatch.localsearch.commit_search`,
+    or None when no move improves it."""
+    sys = w.sys
+    _elo, _ehi, _st, res_eff = _stacks(w, sol.th_on, x)
+    y = K.flex_injection(x, w.energy, w.hour, w.n)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - y
+    on, _c0, _c1, moves = LS.commit_search(
+        np.ascontiguousarray(sol.th_on, dtype=np.bool_), w.force, w.th_init_on, w.th_init_h, sys.th_min_up,
+        sys.th_min_down, sys.th_su_lag, sys.th_su_cost, w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
+        sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot,
+        float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost),
+        float(sys.voll), demand, DUMP_COST, bool(sys.reserve_ramp_limited), w.prio, int(opt.ahead_rounds),
+        int(opt.search_passes), int(opt.search_shift), int(opt.search_cover), int(opt.search_cover_units))
+    return on if moves else None
 
 
 def _settled(sol: WindowSolution | None) -> bool:
