@@ -5,7 +5,8 @@ converged: whole groups start for a peak, or stay on through hours where they on
 cheaper units down (PGLib's RTS-GMLC winter days: +20-40 % over the MILP optimum before
 this search). The search takes a feasible commitment and improves it one unit at a time
 with the classic moves of commitment heuristics -- drop a run, merge two runs over the
-gap between them, shorten or lengthen a run by 1..``max_shift`` hours, start a new run of
+gap between them, shorten or lengthen a run by 1..``max_shift`` hours (then 2, 4, ... times
+``max_shift``: a long run can end half a day earlier), start a new run of
 min-up hours over an hour that sheds load or is short of reserve -- each checked for
 minimum up/down time (with the history before the window) and the forced hours, each
 evaluated exactly on the dispatch model of :func:`dispatch.kernels.dispatch_ahead`:
@@ -131,15 +132,16 @@ def _unit_moves(on, g, short_h, min_up, max_shift, ca, cb):
         ca[nc] = s
         cb[nc] = e
         nc += 1
-        for k in range(1, max_shift + 1):
-            if k > e - s:
-                break
+        # edges moved by k = 1..max_shift hours, then 2, 4, 8, ... times max_shift
+        k = 1
+        while k <= e - s and nc + 2 <= ca.shape[0]:
             ca[nc] = s
             cb[nc] = s + k - 1
             nc += 1
             ca[nc] = e - k + 1
             cb[nc] = e
             nc += 1
+            k = k + 1 if k < max_shift else 2 * k
         if not on[s, g]:
             nc = _cover_moves(g, s, e, short_h, min_up, ca, cb, nc)
         t += 1
@@ -187,19 +189,21 @@ def _flip(on, g, a, b):
 def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost, p0, pmin, pmax, ru, rd,
                   su_ramp, sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price,
                   load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds, max_passes,
-                  max_shift, max_cover, cover_units):
+                  max_shift, max_cover, cover_units, order, max_evals):
     """Improve a commitment by unit moves (see module doc).
 
     A move that switches a unit off and leaves hours short (load shed or reserve short) is
     followed by up to ``max_cover`` covers: each the best new run, among the first
     ``cover_units`` units in ``prio`` order that are off in the first short hour, over that
-    hour; the compound move is judged as a whole.
+    hour; the compound move is judged as a whole. Units are visited in ``order``; the
+    search stops after ``max_evals`` dispatch evaluations.
 
     Returns
     -------
     on : (n, G) bool, the improved commitment (``on0`` is not modified)
     cost0, cost : the model cost (start-ups included) before and after
     moves : number of moves taken
+    evals : number of dispatch evaluations
     """
     n, G = on0.shape
     on = on0.copy()
@@ -215,7 +219,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                                  demand, dump, res_ramp, prio, rounds)
     cur += su_g.sum()
     cost0 = cur
-    n_cand = n * (2 * max_shift + 1) + 3 * n + 1
+    n_cand = n * (2 * max_shift + 16) + 3 * n + 1
     ca = np.empty(n_cand, np.int64)
     cb = np.empty(n_cand, np.int64)
     ua = np.empty(3 * n + 1, np.int64)
@@ -229,9 +233,13 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
     moves = 0
 
     sug = np.zeros(1)
+    evals = 0
     for _ in range(max_passes):
         improved = False
-        for g in range(G):
+        for gi in range(G):
+            if evals >= max_evals:
+                break
+            g = order[gi]
             nc = _unit_moves(on, g, short_h, min_up, max_shift, ca, cb)
             best = cur
             found = False
@@ -243,6 +251,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                     nmv = 1
                     mv_u[0], mv_a[0], mv_b[0] = g, a, b
                     su_sum = su_g.sum() - su_g[g]
+                    evals += 1
                     val, sh = _evaluate(on, g, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
@@ -280,6 +289,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                                 if pattern_ok(on, u, init_on, init_h, min_up, min_down, force):
                                     any_ok = True
                                     old_su = su_g[u]
+                                    evals += 1
                                     v2, _sh2 = _evaluate(on, u, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
@@ -296,6 +306,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                         _flip(on, c_u, c_a, c_b)
                         mv_u[nmv], mv_a[nmv], mv_b[nmv] = c_u, c_a, c_b
                         nmv += 1
+                        evals += 1
                         val, sh = _evaluate(on, c_u, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
@@ -326,7 +337,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                 improved = True
         if not improved:
             break
-    return on, cost0, cur, moves
+    return on, cost0, cur, moves, evals
 
 
 __all__ = ["commit_search", "dispatch_cost", "pattern_ok", "unit_startup_cost"]

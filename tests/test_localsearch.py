@@ -1,0 +1,130 @@
+"""Commitment local search, look-ahead dispatch and the ramp-limited reserve."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dispatch import invariants, kernels as K, localsearch as LS, native, testing
+from dispatch.arrays import initial_state
+from dispatch.costs import startup_costs, thermal_energy_cost
+
+from naive import _pattern_ok
+
+
+def test_pattern_ok_matches_naive():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 10))
+        on = rng.random((n, 1)) < 0.6
+        init_on = np.array([bool(rng.random() < 0.5)])
+        init_h = np.array([int(rng.integers(0, 5))], np.int64)
+        mu, md = np.array([int(rng.integers(0, 4))]), np.array([int(rng.integers(0, 4))])
+        force = np.zeros((n, 1), np.int8)
+        want = _pattern_ok(on[:, 0], mu[0], md[0], bool(init_on[0]), int(init_h[0]))
+        assert LS.pattern_ok(on, 0, init_on, init_h, mu, md, force) == want
+        # a forced hour against the pattern is never ok
+        t = int(rng.integers(0, n))
+        force[t, 0] = -1 if on[t, 0] else 1
+        assert not LS.pattern_ok(on, 0, init_on, init_h, mu, md, force)
+
+
+def test_unit_startup_cost_matches_costs():
+    sys = testing.toy_system(24)
+    st = initial_state(sys)
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        on = rng.random((24, sys.n_th)) < 0.5
+        want = startup_costs(sys, st, on).sum(axis=0)
+        got = [LS.unit_startup_cost(on, g, np.asarray(st.th_on, bool), np.asarray(st.th_hours, np.int64),
+                                    sys.th_su_lag, sys.th_su_cost) for g in range(sys.n_th)]
+        np.testing.assert_allclose(got, want)
+
+
+def _ramp_case():
+    """Two units, the dear one slow (20 MW/h): demand jumps from 100 to 150 MW in one hour,
+    which only works if the slow unit has ramped up ahead (70 MW at hour 2)."""
+    on = np.ones((4, 2), bool)
+    pmin, pmax = np.array([50.0, 10.0]), np.array([200.0, 60.0])
+    ru = rd = np.array([20.0, 100.0])
+    p0, init_on = np.array([50.0, 10.0]), np.ones(2, bool)
+    elo, ehi = K.ramp_envelope(on, p0, init_on, pmin, pmax, ru, rd, pmax, pmax)
+    seg_mw, seg_cost = (pmax - pmin)[:, None], np.array([[50.0], [10.0]])
+    demand = np.array([100.0, 100.0, 100.0, 150.0])
+    args = (on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, np.zeros(4), 0.0, np.zeros((4, 0)),
+            np.zeros((4, 0)), np.zeros(0), demand, np.zeros(4), 1000.0, 1e4, demand, False)
+    return args, ru
+
+
+def test_dispatch_ahead_ramps_before_a_jump():
+    args, ru = _ramp_case()
+    p, _re, _ex, shed, surplus, _head = K.dispatch_hours(*args)
+    assert shed[3] > 1.0  # myopic: the slow unit sits low, the peak cannot be reached
+    prio = np.array([1, 0], np.int64)
+    p2, _re, _ex, shed2, surplus2, _head = K.dispatch_ahead(*args, prio, 4)
+    assert shed2.sum() <= 1e-9 and surplus2.sum() <= 1e-9
+    np.testing.assert_allclose(p2.sum(axis=1), args[-6])  # balance every hour
+    prev = np.vstack([args[3][None], p2[:-1]])
+    assert np.all(np.abs(p2 - prev) <= ru[None] + 1e-9)  # ramps kept
+
+
+def test_dispatch_cost_is_the_schedule_cost():
+    """dispatch_cost == running cost (costs.thermal_energy_cost) of the dispatch it makes."""
+    args, _ = _ramp_case()
+    on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, cc, exmin, exmax, exp, load, res, rc, voll, dem, rr = args
+    prio = np.array([0, 1], np.int64)
+    cost_pmin = np.array([100.0, 30.0])
+    got, short = LS.dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_tot,
+                                  cc, exmin, exmax, exp, load, res, rc, voll, dem, 1e6, rr, prio, 4)
+    p = K.dispatch_ahead(*args, prio, 4)[0]
+    sys = dataclasses.make_dataclass("S", ["th_cost_pmin", "th_pmin", "th_seg_mw", "th_seg_cost"])(
+        cost_pmin, pmin, seg_mw, seg_cost)
+    assert got == pytest.approx(thermal_energy_cost(sys, p, on).sum())
+    assert not short.any()
+
+
+def test_commit_search_improves_and_stays_feasible():
+    """From the everything-on commitment the search only lowers the modelled cost and every
+    unit keeps its min up/down time and forced hours; the native window it feeds is feasible."""
+    sys = testing.toy_system(48)
+    st = initial_state(sys)
+    w = native._Win(sys, 0, 48, st, None)
+    on = np.ones((48, sys.n_th), bool)
+    x, _ = w.flex(native._initial_prices(w))
+    _elo, _ehi, _st, res_eff = native._stacks(w, on, x)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, 48)
+    out, c0, c1, moves, evals = LS.commit_search(
+        on, w.force, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, sys.th_su_lag, sys.th_su_cost,
+        w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp,
+        sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max,
+        sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand, native.DUMP_COST,
+        False, w.prio, 4, 4, 3, 3, 4, np.arange(sys.n_th, dtype=np.int64), 100000)
+    assert moves > 0 and c1 < c0 and evals > moves
+    for g in range(sys.n_th):
+        assert LS.pattern_ok(out, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force)
+    np.testing.assert_array_equal(on, True)  # input untouched
+
+
+def test_thermal_reserve_hand_case():
+    """PGLib unit reserve: start-up hour capped at SU, last hour before a stop at SD, ramp-up
+    room from the previous hour; plain headroom when the flag is off."""
+    sys = testing.toy_system(4)
+    g = 0
+    G = sys.n_th
+    pmin, pmax = float(sys.th_pmin[g]), float(sys.th_pmax[g])
+    su, ru = pmin + 0.25 * (pmax - pmin), 0.1 * (pmax - pmin)
+    sys = dataclasses.replace(sys, reserve_ramp_limited=True,
+                              th_su_ramp=np.where(np.arange(G) == g, su, sys.th_su_ramp),
+                              th_sd_ramp=np.where(np.arange(G) == g, su, sys.th_sd_ramp),
+                              th_ramp_up=np.where(np.arange(G) == g, ru, sys.th_ramp_up))
+    st = dataclasses.replace(initial_state(sys), th_on=np.zeros(G, bool), th_p=np.zeros(G))
+    on = np.zeros((4, G), bool)
+    on[0:3, g] = True  # start at 0, run, stop after hour 2
+    p = np.zeros((4, G))
+    p[:, g] = [pmin, pmin + 0.5 * ru, pmin + 0.5 * ru, 0.0]
+    r = invariants.thermal_reserve(sys, st, on, p)[:, g]
+    np.testing.assert_allclose(r, [su - pmin, ru - 0.5 * ru, min(su - p[2, g], ru), 0.0])
+    loose = dataclasses.replace(sys, reserve_ramp_limited=False)
+    np.testing.assert_allclose(invariants.thermal_reserve(loose, st, on, p)[:, g], np.where(on[:, g], pmax - p[:, g], 0))
