@@ -1026,6 +1026,9 @@ def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.nda
     sys = w.sys
     avg = _avg_cost_at_pmax(sys)
     need = sol.shed.sum(axis=1) + sol.res_short
+    # what a unit switched on adds: pmax, or where reserve is ramp-limited (PGLib) the most
+    # it can produce in its start-up hour (its reserve there is nil; its output frees others')
+    gain = np.clip(sys.th_su_ramp, sys.th_pmin, sys.th_pmax) if sys.reserve_ramp_limited else sys.th_pmax
     for t in np.nonzero(short)[0]:
         left = need[t]
         for g in np.argsort(avg):
@@ -1034,7 +1037,7 @@ def _repair_force(w: _Win, sol: WindowSolution, short: np.ndarray, force: np.nda
             if sol.th_on[t, g] or force[t, g] < 0:
                 continue
             force[t, g] = 1
-            left -= sys.th_pmax[g]
+            left -= gain[g]
     return force
 
 
