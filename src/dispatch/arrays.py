@@ -27,6 +27,10 @@ Conventions (stated once)
   reduced energy is consumed again (rebound) later inside the same window at up to ``pmax``.
 * Exports withdraw ``ex_min[t] <= x[t] <= ex_max[t]`` and earn ``ex_price`` per MWh
   (a negative cost).
+* DC links (two-terminal HVDC lines, ``K``): a controllable flow ``dc_p`` (MW, positive
+  from ``dc_from`` to ``dc_to``) within ``-dc_pmax <= dc_p <= dc_pmax``; the link injects
+  ``-dc_p`` at ``dc_from`` and ``+dc_p`` at ``dc_to`` (lossless, no cost), so it never
+  changes the system balance, only where power is injected (and hence the AC line flows).
 """
 
 from __future__ import annotations
@@ -135,6 +139,11 @@ class SystemArrays:
     # (p^[t] + r[t] - p^[t-1] <= RU, on output above pmin): the PGLib-UC convention
     # (Knueven, Ostrowski & Watson 2020). False: reserve = headroom pmax*u - p (+ hydro, storage).
     reserve_ramp_limited: bool = False
+    # --- DC links: two-terminal, lossless, controllable (K); see the module conventions ---
+    dc_names: tuple[str, ...] = ()
+    dc_from: IntArr = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (K,) bus index
+    dc_to: IntArr = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (K,) bus index
+    dc_pmax: FloatArr = field(default_factory=lambda: np.zeros(0))  # (K,) MW in either direction
 
     # -- sizes -------------------------------------------------------------------------
     @property
@@ -172,6 +181,10 @@ class SystemArrays:
     @property
     def n_ex(self) -> int:
         return len(self.ex_names)
+
+    @property
+    def n_dc(self) -> int:
+        return len(self.dc_names)
 
     @property
     def max_delay(self) -> int:
@@ -268,6 +281,13 @@ class WindowSolution:
     lower_bound: float  # a certified lower bound on the window optimum, nan if none
     wall_s: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    # (n, K) MW DC-link flow from ``dc_from`` to ``dc_to``; None (the default) means no
+    # links and becomes an (n, 0) array
+    dc_p: FloatArr = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.dc_p is None:
+            self.dc_p = np.zeros((self.n, 0))
 
     @property
     def n(self) -> int:

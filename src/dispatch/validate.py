@@ -17,7 +17,8 @@ Checked
 * signs and ranges: capacities, ramps, costs, efficiencies, loads non-negative;
   ``pmin <= pmax``; segments summing to ``pmax - pmin`` at non-decreasing cost;
   start-up lags ascending; ``vmin <= vmax``; storage with positive energy capacity and
-  ``emin <= emax``; ``ex_min <= ex_max``; cascades without cycles, delay >= 1 downstream;
+  ``emin <= emax``; ``ex_min <= ex_max``; DC links with ``dc_pmax >= 0`` between two
+  different buses; cascades without cycles, delay >= 1 downstream;
 * order of magnitude: any single element above :data:`dispatch.schema.MAX_ELEMENT_MW`
   (a system load above :data:`MAX_SYSTEM_MW`) is taken as kW written for MW;
 * the network: a non-slack bus with an all-zero PTDF column is islanded, which a PTDF model
@@ -55,10 +56,11 @@ _COMPONENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "storage": ("st_names", ("st_bus", "st_pch", "st_pdis", "st_emax", "st_emin", "st_eta_ch", "st_eta_dis", "st_loss"), ()),
     "resource": ("dr_names", ("dr_bus", "dr_pmax", "dr_cost", "dr_max_dur", "dr_max_events", "dr_payback_frac"), ()),
     "link": ("ex_names", ("ex_bus", "ex_price"), ("ex_min", "ex_max")),
+    "dc link": ("dc_names", ("dc_from", "dc_to", "dc_pmax"), ()),
 }
 _KIND_FIELDS = {"th_kind": "th_names", "re_kind": "re_names", "hy_kind": "hy_names", "st_kind": "st_names"}
 _INT_FIELDS = {"th_bus", "th_min_up", "th_min_down", "th_su_lag", "re_bus", "hy_bus", "hy_down", "hy_delay", "st_bus",
-               "dr_bus", "dr_max_dur", "dr_max_events", "ex_bus"}
+               "dr_bus", "dr_max_dur", "dr_max_events", "ex_bus", "dc_from", "dc_to"}
 _BOOL_FIELDS = {"th_must_run"}
 _TIMED = {"load_mw", "re_avail_mw", "hy_inflow", "ex_min", "ex_max"}
 
@@ -190,7 +192,7 @@ def validate_arrays(sys: SystemArrays) -> None:
     # -- indices --------------------------------------------------------------------------
     for label, (nf, per, _) in _COMPONENTS.items():
         for f in per:
-            if f.endswith("_bus"):
+            if f.endswith("_bus") or f in ("dc_from", "dc_to"):
                 a = _arr(sys, f)
                 v.check((a < 0) | (a >= B), f, label, getattr(sys, nf), f"bus index out of range; 0 <= index < {B} (n_bus) is required", a)
     # -- ranges ---------------------------------------------------------------------------
@@ -262,6 +264,11 @@ def validate_arrays(sys: SystemArrays) -> None:
     v.check(np.abs(sys.ex_max) > big, "ex_max", "link", names, kw, sys.ex_max)
     v.check(sys.ex_min > sys.ex_max + TOL * np.maximum(1.0, np.abs(sys.ex_max)), "ex_min", "link", names,
             "ex_min above ex_max; ex_min <= ex_max is required", sys.ex_min)
+    names = sys.dc_names
+    v.check(sys.dc_pmax < 0, "dc_pmax", "dc link", names, f"capacity {neg} (MW, the same in both directions)", sys.dc_pmax)
+    v.check(sys.dc_pmax > big, "dc_pmax", "dc link", names, kw, sys.dc_pmax)
+    v.check(sys.dc_from == sys.dc_to, "dc_to", "dc link", names, "link ends at the bus it starts from; dc_from != dc_to "
+            "is required", sys.dc_to)
     v.check(sys.reserve_up_mw < 0, "reserve_up_mw", "hour", (), f"reserve requirement {neg} (MW)", sys.reserve_up_mw)
     _check_islands(v, sys)
     if sys.init is not None:
@@ -293,7 +300,7 @@ def _check_islands(v: _V, sys: SystemArrays) -> None:
         island = [int(b) for b in zero][1:] if len(zero) > 1 else []
     used = np.zeros(sys.n_bus, dtype=bool)
     used |= sys.load_mw.max(axis=0) > 0
-    for f in ("th_bus", "re_bus", "hy_bus", "st_bus", "dr_bus", "ex_bus"):
+    for f in ("th_bus", "re_bus", "hy_bus", "st_bus", "dr_bus", "ex_bus", "dc_from", "dc_to"):
         used[_arr(sys, f)] = True
     island = [b for b in island if used[b]]
     if island:
