@@ -44,7 +44,9 @@ so total rebound = ``payback_frac`` x total reduction). Exports within bounds ea
 Network: bus injections, one system balance per hour (its dual is the price), and DC line
 flows ``PTDF @ injection`` within ``±line_max`` added lazily (solve, check every line,
 add the violated ones, re-solve) so no returned flow exceeds its rating. Load shedding per
-bus at VOLL.
+bus at VOLL. DC links: a free-signed flow ``-dc_pmax <= f <= dc_pmax`` per link and hour
+(``{link}-flow-t{hour}``), withdrawn at ``dc_from`` and injected at ``dc_to`` in the bus
+rows (so the balance and the PTDF line rows see it), no cost, no losses.
 
 With ``sys.reserve_ramp_limited`` (the PGLib-UC convention, Knueven, Ostrowski & Watson
 2020) reserve comes from thermal units only, through per-unit ``r >= 0`` that shares the
@@ -687,6 +689,14 @@ def build_window(
         )
         bus_terms.append((xp, -np.ones(E), np.asarray(sys.ex_bus)))
 
+    # ---------------------------------------------------------------- DC links -------------
+    if sys.n_dc:
+        Kd = sys.n_dc
+        pm = np.asarray(sys.dc_pmax, float)[None]
+        dcp = V["dc_p"] = mb.var("flow", sys.dc_names, n, -pm, pm)
+        bus_terms.append((dcp, -np.ones(Kd), np.asarray(sys.dc_from)))
+        bus_terms.append((dcp, np.ones(Kd), np.asarray(sys.dc_to)))
+
     # ---------------------------------------------------------------- buses, balance -------
     load = np.asarray(sys.load_mw[sl], float)
     shed = V["shed"] = mb.var("shed", sys.bus_names, n, 0.0, np.maximum(load, 0.0), sys.voll)
@@ -1197,6 +1207,7 @@ def read_solution(model: WindowModel, res: dict[str, Any]) -> WindowSolution:
         price=price,
         objective=float("nan"),
         lower_bound=float(res["lower_bound"]),
+        dc_p=np.clip(get("dc_p", sys.n_dc, lo=None), -sys.dc_pmax[None], sys.dc_pmax[None]),
     )
 
 
