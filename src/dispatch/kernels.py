@@ -1330,6 +1330,17 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
     ``rows``, the flow change within ``[flo - f, fhi - f]``. Two phases (infeasibility, then
     cost). Returns the piece values and the remaining infeasibility (0 when solved).
     """
+    return lp_solve_pairs(cbus, np.full(cbus.shape[0], -1, np.int64), csign, ccost, cw, rows, fl, flo, fhi, ptdf,
+                          max_iter)
+
+
+@njit
+def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
+    """:func:`lp_solve_rows` where a column may also withdraw: column ``j`` injects
+    ``csign_j`` MW at ``cbus_j`` and, when ``cbus2_j >= 0``, withdraws the same at
+    ``cbus2_j`` (a DC link: no balance coefficient, line coefficient
+    ``ptdf[l, cbus] - ptdf[l, cbus2]``). ``cbus2_j = -1`` is a one-bus column.
+    """
     nc = cbus.shape[0]
     m = rows.shape[0] + 1
     # variables: nc pieces, (m-1) flow slacks, 2m artificials
@@ -1339,9 +1350,13 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
     hi = np.zeros(N)
     x = np.zeros(N)
     for j in range(nc):
-        A[0, j] = csign[j]
+        b2 = cbus2[j]
+        A[0, j] = csign[j] if b2 < 0 else 0.0
         for i in range(m - 1):
-            A[i + 1, j] = csign[j] * ptdf[rows[i], cbus[j]]
+            a = ptdf[rows[i], cbus[j]]
+            if b2 >= 0:
+                a -= ptdf[rows[i], b2]
+            A[i + 1, j] = csign[j] * a
         hi[j] = cw[j]
     basis = np.empty(m, np.int64)
     isbasic = np.zeros(N, np.bool_)
@@ -1406,8 +1421,10 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
 
 
 @njit
-def _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch):
-    """Net injection at each bus in hour ``t``, written into ``inj`` (B,)."""
+def _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch,
+                    dc_from, dc_to, dc_p):
+    """Net injection at each bus in hour ``t``, written into ``inj`` (B,); DC links withdraw
+    ``dc_p`` at ``dc_from`` and inject it at ``dc_to``."""
     for b in range(inj.shape[0]):
         inj[b] = shed[t, b] - load[t, b]
     for g in range(th_p.shape[1]):
@@ -1420,6 +1437,9 @@ def _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p
         inj[hy_bus[h]] += hy_k[h] * q[t, h]
     for x in range(ch.shape[1]):
         inj[st_bus[x]] += dis[t, x] - ch[t, x]
+    for k in range(dc_p.shape[1]):
+        inj[dc_from[k]] -= dc_p[t, k]
+        inj[dc_to[k]] += dc_p[t, k]
 
 
 @njit
@@ -1427,7 +1447,7 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
                hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,
                spill_cost, st_pch, st_pdis, st_emin, st_emax, st_eta_ch, st_eta_dis, st_loss, st_bus, st_e0, ch, dis, e,
-               max_rounds, max_iter):
+               dc_from, dc_to, dc_pmax, dc_p, max_rounds, max_iter):
     """Make every hour's DC line flows feasible by a least-cost redispatch, in place.
 
     Hours in sequence; each hour an exact LP (:func:`lp_solve_rows`) over per-hour moves that
@@ -1436,7 +1456,9 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
     available; exports within their limits; shedding per bus (VOLL); hydro release turned
     into spill (or spill into release), or water kept in / taken from the reservoir as far
     as the plant's and its downstream plant's volumes stay within bounds in all later hours;
-    storage within its power limits and energy margins of all later hours. Lines enter as
+    storage within its power limits and energy margins of all later hours; DC link flows
+    ``dc_p`` (n, K) moved at no cost within ``[-dc_pmax, dc_pmax]`` (a two-bus column: no
+    balance coefficient, line coefficient ``ptdf[l, to] - ptdf[l, from]``). Lines enter as
     rows once overloaded or within ``margin`` of their rating (row generation). Returns the
     largest remaining overload (MW).
     """
@@ -1448,8 +1470,10 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
     H = q.shape[1]
     NS = ch.shape[1]
     K = seg_mw.shape[1]
-    NC = G * 2 * K + 2 * R + 2 * E + 2 * B + 4 * H + 4 * NS
+    NK = dc_p.shape[1]
+    NC = G * 2 * K + 2 * R + 2 * E + 2 * B + 4 * H + 4 * NS + 2 * NK
     cbus = np.empty(NC, np.int64)
+    cbus2 = np.full(NC, -1, np.int64)
     csign = np.empty(NC)
     ccost = np.empty(NC)
     cw = np.empty(NC)
@@ -1473,7 +1497,8 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
         nrow = 0
         for rnd in range(max_rounds):
             # injections and flows
-            _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch)
+            _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch,
+                            dc_from, dc_to, dc_p)
             viol = False
             for l in range(L):
                 f = 0.0
@@ -1631,8 +1656,21 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                     cbus[nc] = st_bus[x]; csign[nc] = -1.0; ccost[nc] = 1e-3; cw[nc] = w2
                     ckind[nc] = 9; cidx[nc] = x
                     nc += 1
-            xs, infeas = lp_solve_rows(cbus[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow], fl, flo, fhi,
-                                       ptdf, max_iter)
+            n1 = nc  # one-bus columns end here; DC links follow (from -> to is +)
+            for k in range(NK):
+                f = dc_p[t, k]
+                if dc_pmax[k] - f > 1e-9:
+                    cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = 1.0; ccost[nc] = 0.0
+                    cw[nc] = dc_pmax[k] - f; ckind[nc] = 10; cidx[nc] = k
+                    nc += 1
+                if dc_pmax[k] + f > 1e-9:
+                    cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = -1.0; ccost[nc] = 0.0
+                    cw[nc] = dc_pmax[k] + f; ckind[nc] = 10; cidx[nc] = k
+                    nc += 1
+            xs, infeas = lp_solve_pairs(cbus[:nc], cbus2[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow], fl, flo,
+                                        fhi, ptdf, max_iter)
+            for j in range(n1, nc):
+                cbus2[j] = -1  # the next round's one-bus columns may land here
             # apply
             for j in range(nc):
                 val = xs[j]
@@ -1653,6 +1691,8 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                     dq = dv / hy_k[i]
                     q[t, i] += dq
                     s[t, i] = max(s[t, i] - dq, 0.0)
+                elif kd == 10:
+                    dc_p[t, i] = min(max(dc_p[t, i] + dv, -dc_pmax[i]), dc_pmax[i])
                 elif kd == 5 or kd == 6:
                     dq = dv / hy_k[i]
                     q[t, i] += dq
@@ -1677,7 +1717,8 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                     prev = prev * (1.0 - st_loss[x]) + st_eta_ch[x] * ch[tt, x] - dis[tt, x] / st_eta_dis[x]
                     e[tt, x] = prev
         # flows after this hour's repair
-        _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch)
+        _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch,
+                            dc_from, dc_to, dc_p)
         for l in range(L):
             f = 0.0
             for b in range(B):

@@ -17,6 +17,8 @@ No external solver is called. A window is solved in two phases.
      simultaneous charge and discharge; artificial water/energy at a prohibitive cost (only
      used when the window is infeasible as given) -- both only enlarge the feasible set.
    * renewables, exports, load shedding, reserve shortfall: closed form.
+   * DC links: closed form (exact): full ``dc_pmax`` from the cheaper to the dearer end at
+     the nodal prices, none where they are equal (then only the line multipliers see it).
    * demand response: **relaxed** to no duration/event limits and payback taken at the
      cheapest hour of the window with no power limit.
    * network line limits: **in the dual**. Each line-hour has multipliers ``eta+``/``eta-``
@@ -48,7 +50,8 @@ No external solver is called. A window is solved in two phases.
      redispatch pieces that keep every other constraint valid: thermal segments within the
      envelope and the ramp window between the repaired previous hour and the planned next
      hour; renewables curtailment; exports down to ``ex_min``/up to ``ex_max``; shedding per
-     bus at VOLL (last resort); hydro release <-> spill (volumes unchanged), or water kept
+     bus at VOLL (last resort); DC links at no cost within ``±dc_pmax`` (they start the
+     primal idle and move only where a line is overloaded); hydro release <-> spill (volumes unchanged), or water kept
      in / taken from the reservoir within the plant's and its downstream plant's volume
      margins over all later hours (shared between plants that feed the same reservoir);
      storage within power limits and energy margins of all later hours. Rows: the balance
@@ -260,6 +263,8 @@ class _Win:
         B = sys.n_bus
         eye = np.eye(B)
         self.E_th, self.E_re, self.E_ex, self.E_dr = eye[sys.th_bus], eye[sys.re_bus], eye[sys.ex_bus], eye[sys.dr_bus]
+        # (K, B) injection of one MW of DC-link flow: -1 at dc_from, +1 at dc_to
+        self.E_dc = eye[sys.dc_to] - eye[sys.dc_from]
         abus = np.full(self.role.shape[0], -1, np.int64)
         abus[self.hour >= 0] = 0
         rel = self.role == K.R_REL
@@ -426,6 +431,13 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta
         x = np.where(pe < sys.ex_price[None, :], w.ex_max, w.ex_min)
         L += float(((pe - sys.ex_price[None, :]) * x).sum())
         inj -= x @ w.E_ex
+    # DC links (exact, closed form): min over |f| <= pmax of (pi_from - pi_to) * f, i.e.
+    # full flow toward the dearer end (none where the two prices are equal)
+    if sys.n_dc:
+        d = pi[:, sys.dc_to] - pi[:, sys.dc_from]
+        f = np.sign(d) * sys.dc_pmax[None, :]
+        L -= float(np.sum(np.abs(d) * sys.dc_pmax[None, :]))
+        inj += f @ w.E_dc
     # shedding
     shed = np.where(pi > sys.voll, w.load, 0.0)
     L += float(np.sum((sys.voll - pi) * shed))
@@ -643,6 +655,7 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     re_p = np.where(w.re_tot[:, None] > 0, w.re_avail * (re_used / np.where(w.re_tot > 0, w.re_tot, 1.0))[:, None], 0.0)
     shed = load * (shed_tot / np.where(load_tot > 0, load_tot, 1.0))[:, None]
     th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
+    dc_p = np.zeros((n, sys.n_dc))  # links start idle; the network repair moves them
     if sys.n_line:
         over = K.net_repair(
             sys.ptdf, sys.line_max_mw, opt.row_margin, on, elo, ehi, w.th_p0, w.th_init_on, sys.th_ramp_up,
@@ -650,13 +663,13 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
             float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, ex, load, shed, float(sys.voll),
             sys.hy_k, w.hy_qlo, w.hy_qmax, sys.hy_vmin, sys.hy_vmax, sys.hy_down, sys.hy_delay, w.hy_nup, sys.hy_bus,
             w.hy_wv, q, s, v, float(sys.spill_cost), sys.st_pch, sys.st_pdis, sys.st_emin, sys.st_emax, sys.st_eta_ch,
-            sys.st_eta_dis, sys.st_loss, sys.st_bus, np.asarray(st.st_e, float), ch, dis, e, opt.repair_rounds,
-            opt.lp_max_iter)
+            sys.st_eta_dis, sys.st_loss, sys.st_bus, np.asarray(st.st_e, float), ch, dis, e, sys.dc_from, sys.dc_to,
+            np.asarray(sys.dc_pmax, float), dc_p, opt.repair_rounds, opt.lp_max_iter)
         v = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
         ch, dis, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
         if sys.n_dr and shed.sum() > 1e-6:
             dr_p = _dr_for_shedding(w, shed, dr_p)
-        inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, dr_p - dr_rb)
+        inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, dr_p - dr_rb, dc_p)
         line_flow = inj @ sys.ptdf.T
     else:
         over = 0.0
@@ -665,14 +678,15 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
         t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=v, st_ch=ch, st_dis=dis, st_e=e,
         dr_p=dr_p, dr_rebound=dr_rb, ex_p=ex, shed=shed, res_short=np.zeros(n),
         line_flow=line_flow, price=price, objective=np.nan, lower_bound=np.nan,
-        info={"surplus_mw": float(surplus.sum()), "surplus_h": surplus, "overload_mw": float(over)},
+        info={"surplus_mw": float(surplus.sum()), "surplus_h": surplus, "overload_mw": float(over)}, dc_p=dc_p,
     )
     sol.res_short = np.maximum(w.reserve - reserve_headroom(sys, st, sol), 0.0)
     return sol
 
 
-def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net) -> np.ndarray:
-    """(n, B) net injection at each bus (``dr_net``: demand reduction minus rebound)."""
+def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net, dc_p=None) -> np.ndarray:
+    """(n, B) net injection at each bus (``dr_net``: demand reduction minus rebound;
+    ``dc_p`` (n, K): DC-link flows, withdrawn at ``dc_from``, injected at ``dc_to``)."""
     sys = w.sys
     B = sys.n_bus
     inj = shed - w.load
@@ -680,6 +694,8 @@ def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net) -> np.ndarray
                      (-ex, sys.ex_bus), (dr_net, sys.dr_bus)):
         if arr.shape[1]:
             inj = inj + arr @ np.eye(B)[bus]
+    if dc_p is not None and dc_p.shape[1]:
+        inj = inj + dc_p @ w.E_dc
     return np.ascontiguousarray(inj)
 
 
