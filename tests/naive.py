@@ -211,6 +211,8 @@ def check_feasible(sys: SystemArrays, state: State, sol: WindowSolution, targets
                     break
     if sys.n_ex:
         need((sol.ex_p >= sys.ex_min[sl] - tol) & (sol.ex_p <= sys.ex_max[sl] + tol), "exports")
+    if sys.n_dc:
+        need(np.abs(sol.dc_p) <= sys.dc_pmax + tol, "dc link capacity")
     load = sys.load_mw[sl]
     need((sol.shed >= -tol) & (sol.shed <= np.maximum(load, 0) + tol), "shedding")
     B = sys.n_bus
@@ -227,6 +229,8 @@ def check_feasible(sys: SystemArrays, state: State, sol: WindowSolution, targets
     add(sol.st_dis - sol.st_ch, sys.st_bus)
     add(sol.dr_p - sol.dr_rebound, sys.dr_bus)
     add(-sol.ex_p, sys.ex_bus)
+    add(-sol.dc_p, sys.dc_from)
+    add(sol.dc_p, sys.dc_to)
     need(np.abs(inj.sum(axis=1)) <= tol, "energy balance")
     if sys.n_line:
         f = inj @ sys.ptdf.T

@@ -25,7 +25,9 @@ Definitions checked (the model of :mod:`dispatch.milp` and ``docs``):
   events of at most ``max_dur`` hours, at most ``max_events - used`` events, total rebound
   ``= payback_frac x`` total reduction and never ahead of it (cumulative);
 * exports within ``[ex_min, ex_max]``; ``0 <= re_p <= avail``; ``0 <= shed <= load``;
-* lines: ``line_flow == PTDF @ bus injections`` and ``|flow| <= line_max``;
+* DC links: ``|dc_p| <= dc_pmax`` (lossless: they leave the balance unchanged);
+* lines: ``line_flow == PTDF @ bus injections`` (DC links withdraw ``dc_p`` at
+  ``dc_from`` and inject it at ``dc_to``) and ``|flow| <= line_max``;
 * reserve: ``res_short >= reserve - headroom`` with headroom thermal ``on*pmax - p``, hydro
   ``pmax - k*q`` and storage ``min(pdis - dis + ch, eta_dis*(e - emin))``; with
   ``sys.reserve_ramp_limited`` (PGLib-UC) thermal units only, each limited by its start-up/
@@ -172,6 +174,7 @@ def check_solution(
         "th_p": sys.n_th, "th_on": sys.n_th, "th_su": sys.n_th, "re_p": sys.n_re, "hy_q": sys.n_hy,
         "hy_s": sys.n_hy, "hy_v": sys.n_hy, "st_ch": sys.n_st, "st_dis": sys.n_st, "st_e": sys.n_st,
         "dr_p": sys.n_dr, "dr_rebound": sys.n_dr, "ex_p": sys.n_ex, "shed": sys.n_bus, "line_flow": sys.n_line,
+        "dc_p": sys.n_dc,
     }
     for name, X in sizes.items():
         a = np.asarray(getattr(sol, name))
@@ -246,6 +249,10 @@ def check_solution(
         te = tol * np.maximum(1.0, np.abs(sys.ex_max[sl]))
         rep.grid(sol.ex_p < sys.ex_min[sl] - te, sys.ex_names, "exmin", "export below minimum", sol.ex_p)
         rep.grid(sol.ex_p > sys.ex_max[sl] + te, sys.ex_names, "exmax", "export above maximum", sol.ex_p)
+    if sys.n_dc:
+        dmax = np.asarray(sys.dc_pmax, float)[None]
+        td = tol * np.maximum(1.0, dmax)
+        rep.grid(np.abs(sol.dc_p) > dmax + td, sys.dc_names, "dcmax", "DC link flow above its capacity", sol.dc_p)
 
     # --- hydro ---------------------------------------------------------------------------
     H = sys.n_hy
@@ -322,6 +329,7 @@ def check_solution(
     for vals, bus in (
         (sol.th_p, sys.th_bus), (hy_p, sys.hy_bus), (sol.re_p, sys.re_bus), (sol.st_dis - sol.st_ch, sys.st_bus),
         (sol.dr_p - sol.dr_rebound, sys.dr_bus), (-sol.ex_p, sys.ex_bus),
+        (-sol.dc_p, sys.dc_from), (sol.dc_p, sys.dc_to),
     ):
         if vals.shape[1]:
             m = (np.asarray(bus)[None, :] == np.arange(B)[:, None]).astype(float)  # (B, X)
