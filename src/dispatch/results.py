@@ -18,6 +18,8 @@ Frames (long format, one row per component and hour; ``time`` is hour-beginning 
 ``dr``          time, resource, bus, p_mw, rebound_mw
 ``exports``     time, link, bus, p_mw, min_mw, max_mw
 ``lines``       time, line, flow_mw, rating_mw, loading
+``links``       time, link, from_bus, to_bus, flow_mw (+ from -> to), rating_mw, loading
+                (DC links; only when the system has some)
 ``buses``       time, bus, load_mw, shed_mw, dr_mw, rebound_mw
 ``windows``     window, t0, hours_kept, hours_solved, objective, lower_bound, gap_pct, wall_s
 ``components``  component, name, kind, bus, region, p_max_mw, p_min_mw, e_max_mwh, extra
@@ -48,6 +50,7 @@ FRAMES = (
     "dr",
     "exports",
     "lines",
+    "links",
     "buses",
     "windows",
     "components",
@@ -313,6 +316,21 @@ def build_result(
         },
         "line",
     )
+    links = None
+    if sys.n_dc:
+        dc_rating = np.where(sys.dc_pmax > 0, sys.dc_pmax, np.inf)
+        links = _long(
+            times,
+            sys.dc_names,
+            {
+                "from_bus": bus[sys.dc_from].astype(str),
+                "to_bus": bus[sys.dc_to].astype(str),
+                "flow_mw": sol.dc_p,
+                "rating_mw": sys.dc_pmax,
+                "loading": np.abs(sol.dc_p) / dc_rating[None, :],
+            },
+            "link",
+        )
     B = sys.n_bus
     dr_bus = np.zeros((n, B))
     reb_bus = np.zeros((n, B))
@@ -352,6 +370,8 @@ def build_result(
         "components": components_frame(sys),
         "bus_info": bus_info_frame(sys),
     }
+    if links is not None:
+        frames["links"] = links
     costs = window_cost_breakdown(sys, state0, sol, None)
     costs.pop("water_value", None)
     th_kind = np.array(sys.th_kind, dtype=object)

@@ -67,6 +67,9 @@ def fingerprint(sys: SystemArrays, engine: str, t_start: int, hours: int, window
     h.update(json.dumps([sys.name, sys.meta.get("hydrology"), engine, t_start, hours, window_h, lookahead_h, repr(options), CHECKPOINT_VERSION]).encode())
     for name in ("load_mw", "re_avail_mw", "hy_inflow", "ex_min", "ex_max", "th_pmax", "th_seg_cost", "ptdf", "line_max_mw"):
         h.update(np.ascontiguousarray(getattr(sys, name)).tobytes())
+    if sys.n_dc:  # only with links, so fingerprints of systems without them are unchanged
+        for name in ("dc_from", "dc_to", "dc_pmax"):
+            h.update(np.ascontiguousarray(getattr(sys, name)).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -115,7 +118,8 @@ class _Checkpoints:
             sc = z["scalars"]
             sol = WindowSolution(
                 t0=int(sc[0]), objective=float(sc[1]), lower_bound=float(sc[2]), wall_s=float(sc[3]),
-                **{n: z[f"sol_{n}"] for n in SOLUTION_ARRAYS},
+                # checkpoints written before DC links existed have no sol_dc_p (no links)
+                **{n: z[f"sol_{n}"] for n in SOLUTION_ARRAYS if f"sol_{n}" in z.files},
             )
             st = State(**{f.name: z[f"state_{f.name}"] for f in fields(State)})
             rec = json.loads(bytes(z["record"]).decode())
