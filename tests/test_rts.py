@@ -30,7 +30,7 @@ def test_shapes(sys):
     assert sys.n_bus == 73 and sys.n_line == 120 and sys.ptdf.shape == (120, 73)
     assert sys.n_th == 73  # 16 coal, 10 CC, 27 CT gas, 12 oil CT, 7 oil ST, 1 nuclear
     assert sorted(set(sys.th_kind)) == ["coal", "gas", "nuclear", "oil"]
-    assert sys.n_re == 20 + 25 + 31 + 4 + 1 and sys.n_st == 2 and sys.n_ex == 2
+    assert sys.n_re == 20 + 25 + 31 + 4 + 1 and sys.n_st == 2 and sys.n_ex == 0 and sys.n_dc == 1
     assert sys.load_mw.shape == (8784, 73) and np.all(sys.load_mw >= 0)
     assert np.all(sys.re_avail_mw >= 0)
     for name in ("load_mw", "ptdf", "re_avail_mw", "th_seg_cost", "th_su_lag"):

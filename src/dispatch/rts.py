@@ -44,10 +44,12 @@ Other components
   direct and stored output is not capped at 200 MW.
 * Battery ``313_STORAGE_1``: 50 MW charge (``Pump Load MW``) and discharge, 150 MWh
   (head storage 0.15 GWh), round trip 85 % split evenly (sqrt(0.85) each way).
-* DC line ``DC1`` (113 -> 316, 100 MW): SystemArrays has no coupled two-terminal link, and
-  two independent export entries would create free energy; it is kept as two export
-  entries with a zero schedule (``ex_min = ex_max = 0``) -- i.e. not used -- and its
-  data stay in ``tables['dc_branch']``.
+* DC line ``DC1`` (113 -> 316): a controllable, lossless two-terminal DC link
+  (``SystemArrays.dc_*``) from ``From Bus`` to ``To Bus`` of dc_branch.csv with
+  ``|flow| <= MW Load`` (100 MW) in either direction, positive from 113 to 316, no cost.
+  Approximation: the converter data (firing angles, ``R Line`` = 5 ohm, ...) are not
+  modelled, so the link has no losses. The engines schedule its flow (the milp as a
+  variable, native in its network repair); with ``network=False`` it has no effect.
 * Spinning reserve: the three area requirements ``Spin_Up_R1..R3`` summed into the system
   ``reserve_up_mw`` (SystemArrays has one zone; areas and eligibility by type are not
   modelled). The sum is 3 % of load, as in PGLib.
@@ -457,11 +459,16 @@ def rts_to_arrays(
     else:
         ptdf, line_names, line_max = np.zeros((0, B)), (), np.zeros(0)
     dc = tb["dc_branch"]
-    ex_names = tuple(f"{r['UID']}@{r['From Bus']}" for r in dc.iter_rows(named=True)) + tuple(
-        f"{r['UID']}@{r['To Bus']}" for r in dc.iter_rows(named=True))
-    ex_bus = np.array([bidx[int(r["From Bus"])] for r in dc.iter_rows(named=True)]
-                      + [bidx[int(r["To Bus"])] for r in dc.iter_rows(named=True)], dtype=np.int64)
-    E = len(ex_names)
+    dc_rows = list(dc.iter_rows(named=True))
+    dc_names = tuple(str(r["UID"]) for r in dc_rows)
+    for i, r in enumerate(dc_rows):
+        for col in ("From Bus", "To Bus"):
+            if int(r[col]) not in bidx:
+                raise CaseError(f"DC line bus {r[col]} is not in bus.csv", file=str(network_dir() / "dc_branch.csv"),
+                                column=col, row=str(r["UID"]))
+    dc_from = np.array([bidx[int(r["From Bus"])] for r in dc_rows], dtype=np.int64)
+    dc_to = np.array([bidx[int(r["To Bus"])] for r in dc_rows], dtype=np.int64)
+    dc_pmax = np.array([float(r["MW Load"]) for r in dc_rows], dtype=np.float64)
     z0, zi = np.zeros(0), np.zeros(0, dtype=np.int64)
     times = ts["time"].to_numpy().astype("datetime64[h]")
     sys = SystemArrays(
@@ -492,18 +499,20 @@ def rts_to_arrays(
         st_loss=np.zeros(S),
         dr_names=(), dr_bus=zi.copy(), dr_pmax=z0.copy(), dr_cost=z0.copy(), dr_max_dur=zi.copy(),
         dr_max_events=zi.copy(), dr_payback_frac=z0.copy(),
-        ex_names=ex_names, ex_bus=ex_bus, ex_min=np.zeros((T, E)), ex_max=np.zeros((T, E)), ex_price=np.zeros(E),
+        ex_names=(), ex_bus=zi.copy(), ex_min=np.zeros((T, 0)), ex_max=np.zeros((T, 0)), ex_price=z0.copy(),
         reserve_up_mw=np.ascontiguousarray(reserve.astype(float)),
         curtail_cost=0.0,
         spill_cost=0.0,
         init=init,
+        dc_names=dc_names, dc_from=dc_from, dc_to=dc_to, dc_pmax=dc_pmax,
         meta={
             "source": case.meta.get("source"),
             "bus_region": [str(a) for a in area],
             "bus_x": bus["lng"].to_list(),
             "bus_y": bus["lat"].to_list(),
             "st_e0_mwh": st_vals["e0"],
-            "dc_line": "DC1 113->316 100 MW kept at a zero schedule (see dispatch.rts docstring)",
+            "dc_line": "DC links from dc_branch.csv (DC1 113->316, |flow| <= 100 MW), lossless, no cost "
+                       "(see dispatch.rts docstring)",
             "options": {"network": network, "ramp_minutes": ramp_minutes, "must_take_fixed": must_take_fixed,
                         "csp": csp, "storage": storage},
         },
