@@ -10,7 +10,10 @@ Timings (all wall clock, this machine):
 * cluster: ``sweep(spec, scheduler=<LocalCluster address>)`` on ``--workers`` single-threaded
   worker processes that already imported dispatch and ran the same warm-up (the cluster
   start-up and warm-up are timed and reported separately);
-* overhead: ``--tiny`` one-hour scenarios both ways, and a Dask no-op task round trip.
+* overhead: ``--tiny`` one-hour scenarios both ways, and a Dask no-op task round trip;
+* ceiling (``--ceiling``): the same scenarios in ``--workers`` plain processes without Dask
+  (``concurrent.futures``, spawned and warmed up the same way), the most that any
+  scheduler could get out of this machine for this workload.
 Both runs must give the same comparison table (wall-time columns aside), else it exits 1.
 """
 
@@ -57,6 +60,36 @@ def _warm(case: str, engine: str, start: object) -> float:
     return time.perf_counter() - t
 
 
+def _plain_task(task: tuple) -> float:
+    """One scenario in a plain worker process; returns its wall seconds."""
+    from dispatch.sweep import run_scenario
+
+    t = time.perf_counter()
+    run_scenario(*task)
+    return time.perf_counter() - t
+
+
+def _ceiling(spec: dict, root: Path, args: argparse.Namespace) -> tuple[float, float]:
+    """(wall of the scenarios in plain processes, their warm-up) -- no Dask."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dispatch.sweep import load_spec
+
+    sp = load_spec(spec)
+    out = root / "plain"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    tasks = [(s.id, s.label, s.params, str(out), sp.run_options) for s in sp.scenarios]
+    with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as ex:
+        t = time.perf_counter()
+        list(ex.map(_warm, *zip(*[(args.case, args.engine, args.start)] * args.workers)))
+        t_warm = time.perf_counter() - t
+        t = time.perf_counter()
+        list(ex.map(_plain_task, tasks, chunksize=1))
+        return time.perf_counter() - t, t_warm
+
+
 def _noop(x: int) -> int:
     return x
 
@@ -73,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tiny", type=int, default=16, help="one-hour scenarios for the overhead (0: skip)")
     ap.add_argument("--keep", default=None, help="keep the output directories under this path")
+    ap.add_argument("--ceiling", action="store_true", help="also run the scenarios in plain processes (no Dask)")
     args = ap.parse_args(argv)
 
     from distributed import Client, LocalCluster
@@ -98,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         sweep(tiny, scheduler="serial", out=root / "tiny-serial", progress=False)
         t_tiny_serial = time.perf_counter() - t
 
+    t_plain = None
+    if args.ceiling:
+        t_plain, t_plain_warm = _ceiling(spec, root, args)
     t = time.perf_counter()
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
@@ -140,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
                      f"{(t_serial + warm_serial) / (t_cluster + t_start + t_warm):.2f}x)"),
         ("results identical", "yes" if same else "**NO**"),
     ]
+    if t_plain is not None:
+        rows.append((f"ceiling: {args.workers} plain processes, no Dask",
+                     f"{t_plain:.1f} s, **{t_serial / t_plain:.2f}x** over serial (warm-up {t_plain_warm:.1f} s "
+                     f"not counted); Dask reaches {100 * t_plain / t_cluster:.0f} % of it"))
     if tiny:
         per_s = t_tiny_serial / args.tiny
         per_c = t_tiny_cluster / args.tiny
