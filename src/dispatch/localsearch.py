@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
-from .kernels import dispatch_ahead, ramp_envelope_unit
+from .kernels import dispatch_ahead, ramp_envelope_unit, thermal_cost_rows
 
 
 @njit
@@ -89,23 +89,13 @@ def dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_
     p, re_used, ex, shed, surplus, head = dispatch_ahead(
         on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
         ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp, prio, rounds)
-    n, G = on.shape
-    K = seg_mw.shape[1]
+    n = on.shape[0]
     E = ex.shape[1]
+    running = thermal_cost_rows(p, on, pmin, cost_pmin, seg_mw, seg_cost)
     total = 0.0
     short_h = np.zeros(n, np.bool_)
     for t in range(n):
-        for g in range(G):
-            if not on[t, g]:
-                continue
-            total += cost_pmin[g]
-            above = p[t, g] - pmin[g]
-            for k in range(K):
-                if above <= 0.0:
-                    break
-                x = min(above, seg_mw[g, k])
-                total += x * seg_cost[g, k]
-                above -= x
+        total += running[t]
         short = reserve[t] - head[t]
         if short > 0.0:
             total += res_cost * short
