@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny", type=int, default=16, help="one-hour scenarios for the overhead (0: skip)")
     ap.add_argument("--keep", default=None, help="keep the output directories under this path")
     ap.add_argument("--ceiling", action="store_true", help="also run the scenarios in plain processes (no Dask)")
+    ap.add_argument("--profiler", action="store_true",
+                    help="leave Dask's worker profiler on (the sweep turns it off: dispatch.sweep.LOCAL_WORKER_CONFIG)")
     args = ap.parse_args(argv)
 
     from distributed import Client, LocalCluster
@@ -136,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.ceiling:
         t_plain, t_plain_warm = _ceiling(spec, root, args)
     t = time.perf_counter()
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+    import dask
+
+    from dispatch.sweep import LOCAL_WORKER_CONFIG
+
+    with dask.config.set(LOCAL_WORKER_CONFIG if not args.profiler else {}), LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         t_start = time.perf_counter() - t
         t = time.perf_counter()
