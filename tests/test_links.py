@@ -126,7 +126,7 @@ def test_bad_link_named(changes, field):
 
 
 def test_links_frame_in_result(tmp_path):
-    from dispatch import simulate
+    from dispatch.simulate import simulate
     from dispatch.results import read_result
 
     sys = _three_bus(True)
