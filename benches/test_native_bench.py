@@ -162,7 +162,7 @@ def test_pglib_native_vs_milp(benchmark, jit_warm):
     with PGLib's ramp-limited reserve), wall time; the milp engine on two proven days in
     the same run for the speed ratio (same options as benches/PGLIB.md)."""
     from dispatch.milp import MilpOptions
-    from dispatch.pglib import PGLIB_DIR, read_pglib, solve_pglib
+    from dispatch.pglib import PGLIB_DIR, PGLIB_NATIVE, read_pglib, solve_pglib
 
     refs = sorted((PGLIB_DIR / "rts_gmlc").glob("*.json")) + [PGLIB_DIR / "ca" / "2015-06-01_reserves_3.json"]
     refs = [f for f in refs if f.is_file()]
@@ -178,7 +178,7 @@ def test_pglib_native_vs_milp(benchmark, jit_warm):
             sys = case.to_arrays()
             tic = time.perf_counter()
             sol = native.solve_window(sys, 0, sys.n_hours, sys.init.copy(), None,
-                                      native.NativeOptions(lr_iters=300, patience=8))
+                                      native.NativeOptions(**PGLIB_NATIVE))
             wall = time.perf_counter() - tic
             invariants.assert_feasible(sys, sys.init.copy(), sol, None)
             from dispatch.pglib import reference

@@ -157,6 +157,8 @@ class NativeOptions:
     search_work : the search stops after this many unit-hours of dispatch evaluations
         (3e7: ~8,500 evaluations on a 48 h RTS-GMLC day, ~1,000 on PGLib's 610-unit
         California day); units that switch in the window are visited first, dearest first.
+    search_starts : the search starts from the best candidate and the cheapest other
+        distinct commitments, this many in all.
     search_min_thermal : the search runs on a window only where the best candidate's
         thermal output is at least this share of the load: it improves the thermal
         commitment, which decides the cost of thermal systems (RTS-GMLC July week with the
@@ -188,6 +190,7 @@ class NativeOptions:
     search_cover: int = 3
     search_cover_units: int = 4
     search_work: float = 3e7
+    search_starts: int = 2
     search_min_thermal: float = 0.3
 
 
@@ -915,9 +918,11 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     thermal_share = float(best.th_p.sum()) / max(float(w.load_tot.sum()), 1e-9)
     if opt.search_passes > 0 and sys.n_th and thermal_share >= opt.search_min_thermal:
         starts = [(best, best_x)]
-        others = [c for c in tried if not np.array_equal(c[0].th_on, best.th_on)]
-        if others:
-            starts.append(min(others, key=lambda c: c[0].objective))
+        for c in sorted(tried, key=lambda c: c[0].objective):
+            if len(starts) >= opt.search_starts:
+                break
+            if not any(np.array_equal(c[0].th_on, s[0].th_on) for s in starts):
+                starts.append(c)
         for sol_s, x_s in starts:
             on_ls = _search(w, sol_s, x_s, opt)
             if on_ls is not None:
