@@ -263,3 +263,27 @@ def test_failed_scenario_is_reported_and_others_kept(tmp_path):
 def test_bad_scheduler_address(tmp_path):
     with pytest.raises(SweepError, match=r"scheduler must be an address like 'tcp://host:8786'"):
         sweep({"base": BASE}, scheduler="localhost", out=tmp_path, progress=False)
+
+
+def test_local_cluster_workers_run_without_profiler(monkeypatch, tmp_path):
+    """The sweep's LocalCluster is created with Dask's worker profiler off (its nannies pass
+    the config on): the profiler cost 27 % CPU per task (benches/SWEEP.md)."""
+    import dask
+    import distributed
+
+    from dispatch import sweep as sw
+
+    seen = {}
+
+    class _Stop(Exception):
+        pass
+
+    def fake_cluster(*args, **kwargs):
+        seen["profile"] = dask.config.get("distributed.worker.profile.enabled")
+        raise _Stop
+
+    monkeypatch.setattr(distributed, "LocalCluster", fake_cluster)
+    with pytest.raises(_Stop):
+        sw._run_dask([], tmp_path, {}, None, 2, False, 0)
+    assert seen["profile"] is False
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # only inside the sweep
