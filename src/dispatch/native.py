@@ -97,6 +97,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -159,6 +160,10 @@ class NativeOptions:
         California day); units that switch in the window are visited first, dearest first.
     search_starts : the search starts from the best candidate and the cheapest other
         distinct commitments, this many in all.
+    search_kicks : after the search, this many kicks: the dearest units that start in the
+        window are dropped one at a time (each for all its free hours) and the search runs
+        again from there (iterated local search). Off by default: on the 12 PGLib RTS days
+        4 kicks take the mean from +1.30 % to +0.87 % over the references at 2-4x the time.
     search_min_thermal : the search runs on a window only where the best candidate's
         thermal output is at least this share of the load: it improves the thermal
         commitment, which decides the cost of thermal systems (RTS-GMLC July week with the
@@ -191,6 +196,7 @@ class NativeOptions:
     search_cover_units: int = 4
     search_work: float = 3e7
     search_starts: int = 2
+    search_kicks: int = 0
     search_min_thermal: float = 0.3
 
 
@@ -927,6 +933,22 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             on_ls = _search(w, sol_s, x_s, opt)
             if on_ls is not None:
                 primal(on_ls, x_s, opt.fw_iters_screen)
+        # kicks: drop a unit that starts in the window for all its free hours, search again
+        kicked = 0
+        for g in w.prio[::-1]:
+            if kicked >= opt.search_kicks:
+                break
+            col = best.th_on[:, g]
+            starts_g = col & ~np.concatenate([[w.th_init_on[g]], col[:-1]])
+            if not starts_g.any():
+                continue
+            on_k = best.th_on.copy()
+            on_k[:, g] = w.force[:, g] > 0
+            if not LS.pattern_ok(on_k, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
+                continue
+            kicked += 1
+            on_ls = _search(w, SimpleNamespace(th_on=on_k), best_x, opt)
+            primal(on_k if on_ls is None else on_ls, best_x, opt.fw_iters_screen)
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
