@@ -70,9 +70,9 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   (~0.1 ms on the toy network vs 8 ms for cold successive shortest paths; sichuan-2030
   ~2-4 ms per call for 16 components, 770-818 nodes in the two big cascades).
 * Speed: sichuan-2030 48 h window with the network 0.4-1.0 s (was 3-25 s); full year
-  (365 windows) 4.5-5.6 min wall on the shared 2-core box while two other solver
-  processes ran (was ~1.5 h); RTS-GMLC year (366 windows) ~1 min. Target (year <= 10 s):
-  **missed** by ~30x; the time is now split between the flow oracle (~55 %), the dual's
+  (365 windows) 209 s from a fresh install on the quiet 2-core box, 4.5-5.6 min while two
+  other solver processes ran (was ~1.5 h); RTS-GMLC year (366 windows) 672 s with the
+  commitment search (46 s without). Target (year <= 10 s): **missed** by ~20x; the time is now split between the flow oracle (~55 %), the dual's
   numpy work, the repair LP and Python overhead.
 * Feasibility: every window of both full years passes the balance check (max violation
   < 1e-9 MW); surplus hours (must-take output above demand) count as infeasible and
@@ -84,8 +84,8 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   shedding or reserve shortfall; within 1 % of the reference on 7 of 13, RTS-GMLC mean
   +1.3 %, 3-25 s per instance.
 * Quality: toy windows within 0.1-0.5 % of milp. sichuan-2030 48 h windows with the
-  network (milp references in ``benches/milp_windows.json``): **3.3-6.4e7 CNY per window
-  above milp** (14-56 % of the net-of-export objective); on copper plate the same window
+  network (milp references in ``benches/milp_windows.json``): **1.7-7.2e7 CNY per window
+  above milp**; on copper plate the same window
   is 2.2 % off. The loss sits in congested pockets (Liangshan/Xichang in November):
   the hydro/storage schedule is planned on a copper plate and the per-hour repair can
   only curtail renewables or spill there, where the milp shifts hydro to uncongested
@@ -97,7 +97,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -278,6 +277,7 @@ class _Win:
         B = sys.n_bus
         eye = np.eye(B)
         self.E_th, self.E_re, self.E_ex, self.E_dr = eye[sys.th_bus], eye[sys.re_bus], eye[sys.ex_bus], eye[sys.dr_bus]
+        self.E_hy, self.E_st = eye[sys.hy_bus], eye[sys.st_bus]
         # (K, B) injection of one MW of DC-link flow: -1 at dc_from, +1 at dc_to
         self.E_dc = eye[sys.dc_to] - eye[sys.dc_from]
         abus = np.full(self.role.shape[0], -1, np.int64)
@@ -551,10 +551,14 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
 
 
 # ----------------------------------------------------------------------------------------
+def _reserve_left(w: _Win, flow: np.ndarray) -> np.ndarray:
+    """(n,) reserve requirement left to thermal units after the flexible units' headroom."""
+    return np.maximum(w.reserve - (w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, w.n)), 0.0)
+
+
 def _stacks(w: _Win, on: np.ndarray, flow: np.ndarray):
     sys = w.sys
-    fres = w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, w.n)
-    reserve = np.maximum(w.reserve - fres, 0.0)
+    reserve = _reserve_left(w, flow)
     elo, ehi = K.ramp_envelope(on, w.th_p0, w.th_init_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
                                sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp)
     st = K.build_stacks(on, elo, ehi, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost,
@@ -702,15 +706,11 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
 def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net, dc_p=None) -> np.ndarray:
     """(n, B) net injection at each bus (``dr_net``: demand reduction minus rebound;
     ``dc_p`` (n, K): DC-link flows, withdrawn at ``dc_from``, injected at ``dc_to``)."""
-    sys = w.sys
-    B = sys.n_bus
     inj = shed - w.load
-    for arr, bus in ((p, sys.th_bus), (re_p, sys.re_bus), (q * sys.hy_k[None, :], sys.hy_bus), (dis - ch, sys.st_bus),
-                     (-ex, sys.ex_bus), (dr_net, sys.dr_bus)):
-        if arr.shape[1]:
-            inj = inj + arr @ np.eye(B)[bus]
-    if dc_p is not None and dc_p.shape[1]:
-        inj = inj + dc_p @ w.E_dc
+    for arr, E in ((p, w.E_th), (re_p, w.E_re), (q * w.sys.hy_k[None, :], w.E_hy), (dis - ch, w.E_st), (-ex, w.E_ex),
+                   (dr_net, w.E_dr), (dc_p, w.E_dc)):
+        if arr is not None and arr.shape[1]:
+            inj = inj + arr @ E
     return np.ascontiguousarray(inj)
 
 
@@ -930,7 +930,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             if not any(np.array_equal(c[0].th_on, s[0].th_on) for s in starts):
                 starts.append(c)
         for sol_s, x_s in starts:
-            on_ls = _search(w, sol_s, x_s, opt)
+            on_ls = _search(w, sol_s.th_on, x_s, opt)
             if on_ls is not None:
                 primal(on_ls, x_s, opt.fw_iters_screen)
         # kicks: drop a unit that starts in the window for all its free hours, search again
@@ -938,16 +938,14 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         for g in w.prio[::-1]:
             if kicked >= opt.search_kicks:
                 break
-            col = best.th_on[:, g]
-            starts_g = col & ~np.concatenate([[w.th_init_on[g]], col[:-1]])
-            if not starts_g.any():
+            if not best.th_su[:, g].any():
                 continue
             on_k = best.th_on.copy()
             on_k[:, g] = w.force[:, g] > 0
             if not LS.pattern_ok(on_k, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
                 continue
             kicked += 1
-            on_ls = _search(w, SimpleNamespace(th_on=on_k), best_x, opt)
+            on_ls = _search(w, on_k, best_x, opt)
             primal(on_k if on_ls is None else on_ls, best_x, opt.fw_iters_screen)
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
@@ -958,18 +956,18 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     return best
 
 
-def _search(w: _Win, sol: WindowSolution, x: np.ndarray, opt: NativeOptions) -> np.ndarray | None:
-    """The commitment of ``sol`` improved by :func:`dispatch.localsearch.commit_search`,
-    or None when no move improves it."""
+def _search(w: _Win, on: np.ndarray, x: np.ndarray, opt: NativeOptions) -> np.ndarray | None:
+    """The commitment ``on`` improved by :func:`dispatch.localsearch.commit_search` with the
+    flexible flows ``x`` fixed, or None when no move improves it."""
     sys = w.sys
-    _elo, _ehi, _st, res_eff = _stacks(w, sol.th_on, x)
-    y = K.flex_injection(x, w.energy, w.hour, w.n)
-    demand = w.load_tot + w.ex_max.sum(axis=1) - y
+    res_eff = _reserve_left(w, x)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, w.n)
     # units that switch in the window first, then the rest; dearest first in each group
-    switches = np.any(sol.th_on[1:] != sol.th_on[:-1], axis=0) | (sol.th_on[0] != w.th_init_on)
-    order = np.concatenate([w.prio[::-1][switches[w.prio[::-1]]], w.prio[::-1][~switches[w.prio[::-1]]]])
+    switches = np.any(on[1:] != on[:-1], axis=0) | (on[0] != w.th_init_on)
+    dear = w.prio[::-1]
+    order = np.concatenate([dear[switches[dear]], dear[~switches[dear]]])
     on, _c0, _c1, moves, _evals = LS.commit_search(
-        np.ascontiguousarray(sol.th_on, dtype=np.bool_), w.force, w.th_init_on, w.th_init_h, sys.th_min_up,
+        np.ascontiguousarray(on, dtype=np.bool_), w.force, w.th_init_on, w.th_init_h, sys.th_min_up,
         sys.th_min_down, sys.th_su_lag, sys.th_su_cost, w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
         sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot,
         float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost),
