@@ -263,3 +263,19 @@ def mcf_lp(n_nodes, tail, head, lo, hi, cost, supply):
     A = coo_matrix((vals, (rows, cols)), shape=(n_nodes, m)).tocsr()
     res = linprog(cost, A_eq=A, b_eq=-np.asarray(supply, float), bounds=list(zip(lo, hi)), method="highs")
     return float(res.fun) if res.status == 0 else None
+
+
+def startup_costs_loop(sys: SystemArrays, state: State, on: np.ndarray) -> np.ndarray:
+    """Twin of :func:`dispatch.costs.startup_costs`: hour by hour, unit by unit."""
+    n, G = on.shape
+    out = np.zeros((n, G))
+    for g in range(G):
+        prev_on = bool(state.th_on[g])
+        off_h = 0 if prev_on else int(state.th_hours[g])
+        for t in range(n):
+            if on[t, g] and not prev_on:
+                s = int(np.searchsorted(sys.th_su_lag[g], off_h, side="right")) - 1
+                out[t, g] = sys.th_su_cost[g][max(s, 0)]
+            off_h = 0 if on[t, g] else off_h + 1
+            prev_on = bool(on[t, g])
+    return out

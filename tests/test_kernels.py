@@ -173,3 +173,46 @@ def test_mcf_warm_start_matches_cold(seed):
         bal = np.bincount(head, fw, n_nodes) - np.bincount(tail, fw, n_nodes) + supply
         assert np.abs(bal).max() < 1e-6
         assert_allclose(c2 @ fw, c2 @ fc, rtol=1e-10, atol=1e-6)
+
+
+def _repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, b, delta):
+    """Twin of the repair LP by HiGHS (scipy) with ``delta`` MW injected at bus ``b``."""
+    from scipy.optimize import linprog
+
+    a = csign[None, :] * ptdf[rows][:, cbus]
+    shift = ptdf[rows, b] * delta
+    A_ub = np.vstack([a, -a])
+    b_ub = np.concatenate([fhi[rows] - fl[rows] - shift, -(flo[rows] - fl[rows] - shift)])
+    r = linprog(ccost, A_ub=A_ub, b_ub=b_ub, A_eq=csign[None, :], b_eq=[-delta], bounds=list(zip(0 * cw, cw)),
+                method="highs")
+    assert r.status == 0
+    return r.fun
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 7, 11])  # feasible draws; in 0, 2 and 4 a line binds
+def test_repair_lp_duals_are_nodal_prices(seed):
+    """The repair LP's row duals give each bus's price: ``y0 + sum_i y_i ptdf[rows_i, b]`` lies
+    between the left and right derivatives of the LP value in an injection at ``b`` (exact
+    where the LP is not degenerate), and the LP's cost equals HiGHS's."""
+    rng = np.random.default_rng(seed)
+    B, L, nc = 4, 3, 14
+    ptdf = rng.uniform(-0.6, 0.6, (L, B))
+    ptdf[:, -1] = 0.0  # slack bus
+    cbus = rng.integers(0, B, nc)
+    csign = np.where(rng.random(nc) < 0.5, 1.0, -1.0)
+    ccost = csign * rng.uniform(10, 100, nc)
+    cw = rng.uniform(20, 80, nc)
+    fl = rng.uniform(-150, 150, L)
+    rows = np.arange(L)
+    fhi = np.full(L, 100.0)
+    flo = -fhi
+    x, infeas, y = K.lp_solve_pairs(cbus, np.full(nc, -1, np.int64), csign, ccost, cw, rows, fl, flo, fhi, ptdf, 500)
+    assert infeas < 1e-9
+    v0 = _repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, 0, 0.0)
+    assert abs(ccost @ x - v0) <= 1e-6 * max(1.0, abs(v0))
+    h = 1e-3
+    for b in range(B):
+        pi_b = y[0] + y[1:] @ ptdf[rows, b]
+        right = (_repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, b, h) - v0) / h
+        left = (v0 - _repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, b, -h)) / h
+        assert left - 1e-4 <= -pi_b <= right + 1e-4

@@ -119,3 +119,64 @@ def test_demand_response_replaces_shedding(payback):
     assert sol.shed.sum() < no_dr.shed.sum() - 1.0
     assert sol.objective < no_dr.objective
     assert sol.dr_rebound.sum() == pytest.approx(payback * sol.dr_p.sum(), abs=1e-6)
+
+
+def _tight_toy():
+    """The toy with its lines at 200/250/150 MW and twice the western wind: the west is
+    congested for hours, so the per-hour repair curtails or spills there."""
+    import dataclasses
+
+    s = testing.toy_system(48)
+    return dataclasses.replace(s, line_max_mw=np.array([200.0, 250.0, 150.0]),
+                               re_avail_mw=np.ascontiguousarray(s.re_avail_mw * np.array([2.0, 1.0])))
+
+
+def test_network_replan_improves_and_stays_feasible():
+    """The repair-priced Frank-Wolfe re-plan of the hydro/storage flows never returns a
+    dearer schedule than it starts from, its objective is the schedule's cost, every
+    invariant holds, and on a congested case it gains (21.8 kCNY of 6.03 MCNY measured)."""
+    from dispatch import invariants
+
+    sys = _tight_toy()
+    st = initial_state(sys)
+    off = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_fw_iters=0))
+    on = native.solve_window(sys, 0, 48, st, None)
+    assert "replan_gain" not in off.info
+    assert on.info["replan_gain"] >= 0.0 and on.info["replan_evals"] > 0
+    assert on.objective <= off.objective + 1e-9 * abs(off.objective)
+    assert on.objective < off.objective - 1e3  # it moves water out of the congested hours here
+    assert on.objective == pytest.approx(window_cost(sys, st, on, None), rel=1e-9)
+    invariants.assert_feasible(sys, st, on, None)
+    assert on.lower_bound <= on.objective
+
+
+def test_repair_prices_in_solution_info():
+    """``info['pi']`` holds the nodal prices after the repair: one row per hour and bus,
+    uniform (the merit-order price) in hours no line needed repairing."""
+    sys = _tight_toy()
+    st = initial_state(sys)
+    sol = native.solve_window(sys, 0, 48, st, None)
+    pi = sol.info["pi"]
+    assert pi.shape == (48, sys.n_bus) and np.all(np.isfinite(pi))
+    loaded = np.abs(sol.line_flow) >= sys.line_max_mw[None, :] * (1 - 1e-6)
+    spread = pi.max(axis=1) - pi.min(axis=1)
+    assert np.any(spread[loaded.any(axis=1)] > 1.0)  # congestion separates the prices
+    near = np.abs(sol.line_flow) >= 0.97 * sys.line_max_mw[None, :]
+    assert np.all(spread[~near.any(axis=1)] == 0.0)  # no repair there: one price for all buses
+
+
+def test_startup_costs_match_loop_twin():
+    """The vectorised start-up cost (:func:`dispatch.costs.startup_costs`) equals the hour
+    by hour loop for random commitments, histories and lag categories."""
+    from types import SimpleNamespace
+
+    from dispatch.costs import startup_costs
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n, G, S = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        lags = np.sort(rng.integers(0, 12, (G, S)), axis=1)
+        s = SimpleNamespace(th_su_lag=lags, th_su_cost=rng.uniform(1, 10, (G, S)))
+        st = SimpleNamespace(th_on=rng.random(G) < 0.5, th_hours=rng.integers(0, 20, G))
+        on = rng.random((n, G)) < 0.5
+        np.testing.assert_allclose(startup_costs(s, st, on), naive.startup_costs_loop(s, st, on))

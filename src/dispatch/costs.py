@@ -24,23 +24,31 @@ def thermal_energy_cost(sys: SystemArrays, p: np.ndarray, on: np.ndarray) -> np.
 
 
 def startup_costs(sys: SystemArrays, state: State, on: np.ndarray) -> np.ndarray:
-    """Start-up cost per unit-hour (n, G) from the commitment and the hours offline before."""
+    """Start-up cost per unit-hour (n, G) from the commitment and the hours offline before.
+
+    A unit starts in hour ``t`` when it is on and was off in ``t - 1`` (or before the
+    window); its cost is that of the last start-up category whose lag is at most the hours
+    it has been offline (``state.th_hours`` before the window for a unit that was off).
+    """
     n, G = on.shape
     out = np.zeros((n, G))
-    for g in range(G):
-        prev_on = bool(state.th_on[g])
-        off_h = 0 if prev_on else int(state.th_hours[g])
-        lags = sys.th_su_lag[g]
-        costs = sys.th_su_cost[g]
-        for t in range(n):
-            if on[t, g] and not prev_on:
-                s = int(np.searchsorted(lags, off_h, side="right")) - 1
-                out[t, g] = costs[max(s, 0)]
-            if on[t, g]:
-                off_h = 0
-            else:
-                off_h += 1
-            prev_on = bool(on[t, g])
+    if n == 0 or G == 0:
+        return out
+    on = np.asarray(on, dtype=bool)
+    init_on = np.asarray(state.th_on, dtype=bool)
+    # index of the last hour on before each hour; a unit off before the window was last on
+    # th_hours hours before it (hour -1 - th_hours), one on before it at hour -1
+    virt = np.where(init_on, -1, -1 - np.asarray(state.th_hours, dtype=np.int64))
+    idx = np.where(on, np.arange(n)[:, None], np.iinfo(np.int64).min)
+    last = np.maximum.accumulate(np.vstack([virt[None, :], idx]), axis=0)[:-1]
+    prev_on = np.vstack([init_on[None, :], on[:-1]])
+    start = on & ~prev_on
+    off_h = np.arange(n)[:, None] - last - 1
+    lags = np.asarray(sys.th_su_lag)
+    cat = np.maximum((lags[None, :, :] <= off_h[:, :, None]).sum(axis=2) - 1, 0)
+    cost = np.take_along_axis(np.broadcast_to(np.asarray(sys.th_su_cost)[None], (n, *lags.shape)), cat[:, :, None],
+                              axis=2)[:, :, 0]
+    out[start] = cost[start]
     return out
 
 

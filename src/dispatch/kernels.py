@@ -1330,8 +1330,9 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
     ``rows``, the flow change within ``[flo - f, fhi - f]``. Two phases (infeasibility, then
     cost). Returns the piece values and the remaining infeasibility (0 when solved).
     """
-    return lp_solve_pairs(cbus, np.full(cbus.shape[0], -1, np.int64), csign, ccost, cw, rows, fl, flo, fhi, ptdf,
-                          max_iter)
+    out, infeas, _y = lp_solve_pairs(cbus, np.full(cbus.shape[0], -1, np.int64), csign, ccost, cw, rows, fl, flo,
+                                     fhi, ptdf, max_iter)
+    return out, infeas
 
 
 @njit
@@ -1340,6 +1341,10 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
     ``csign_j`` MW at ``cbus_j`` and, when ``cbus2_j >= 0``, withdraws the same at
     ``cbus2_j`` (a DC link: no balance coefficient, line coefficient
     ``ptdf[l, cbus] - ptdf[l, cbus2]``). ``cbus2_j = -1`` is a one-bus column.
+
+    Also returns the row duals ``y`` (m,) of the cost phase: ``y[0]`` of the balance,
+    ``y[1 + i]`` of line ``rows[i]``, so that one more MW injected at bus ``b`` is worth
+    ``y[0] + sum_i y[1 + i] * ptdf[rows[i], b]`` (the hour's nodal price after the repair).
     """
     nc = cbus.shape[0]
     m = rows.shape[0] + 1
@@ -1417,7 +1422,11 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
     out = np.empty(nc)
     for j in range(nc):
         out[j] = min(max(x[j], 0.0), cw[j])
-    return out, infeas
+    # duals: the artificial column of row i is e_i with cost 0, so d = -y_i
+    y = np.empty(m)
+    for i in range(m):
+        y[i] = -d[nc + (m - 1) + 2 * i]
+    return out, infeas, y
 
 
 @njit
@@ -1447,7 +1456,7 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
                hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,
                spill_cost, st_pch, st_pdis, st_emin, st_emax, st_eta_ch, st_eta_dis, st_loss, st_bus, st_e0, ch, dis, e,
-               dc_from, dc_to, dc_pmax, dc_p, max_rounds, max_iter):
+               dc_from, dc_to, dc_pmax, dc_p, max_rounds, max_iter, pi):
     """Make every hour's DC line flows feasible by a least-cost redispatch, in place.
 
     Hours in sequence; each hour an exact LP (:func:`lp_solve_rows`) over per-hour moves that
@@ -1461,6 +1470,9 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
     balance coefficient, line coefficient ``ptdf[l, to] - ptdf[l, from]``). Lines enter as
     rows once overloaded or within ``margin`` of their rating (row generation). Returns the
     largest remaining overload (MW).
+
+    ``pi`` (n, B) receives the nodal prices of each repaired hour (the last LP's duals, see
+    :func:`lp_solve_pairs`); rows of hours that needed no LP are left as they were.
     """
     n, G = th_p.shape
     L = ptdf.shape[0]
@@ -1667,8 +1679,13 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
                     cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = -1.0; ccost[nc] = 0.0
                     cw[nc] = dc_pmax[k] + f; ckind[nc] = 10; cidx[nc] = k
                     nc += 1
-            xs, infeas = lp_solve_pairs(cbus[:nc], cbus2[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow], fl, flo,
-                                        fhi, ptdf, max_iter)
+            xs, infeas, ydual = lp_solve_pairs(cbus[:nc], cbus2[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow],
+                                               fl, flo, fhi, ptdf, max_iter)
+            for b in range(B):
+                pb = ydual[0]
+                for i in range(nrow):
+                    pb += ydual[1 + i] * ptdf[rows[i], b]
+                pi[t, b] = pb
             for j in range(n1, nc):
                 cbus2[j] = -1  # the next round's one-bus columns may land here
             # apply
