@@ -58,7 +58,10 @@ No external solver is called. A window is solved in two phases.
      storage within power limits and energy margins of all later hours. Rows: the balance
      and every line once it is overloaded or above ``row_margin`` of its rating (row
      generation, ``repair_rounds``). Volumes and storage energy are recomputed afterwards.
-     Among the candidate schedules the line-feasible one with the lowest cost is returned.
+     Among the candidate schedules the line-feasible one with the lowest cost is kept;
+   * network-aware re-plan of the hydro/storage flows (systems with lines,
+     :func:`_net_replan`): Frank-Wolfe on the cost of the repaired schedule, priced by the
+     repair LP's duals (nodal prices), with backtracking on that cost; returned.
 
 The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned schedule.
 
@@ -84,13 +87,14 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   shedding or reserve shortfall; within 1 % of the reference on 7 of 13, RTS-GMLC mean
   +1.3 %, 3-25 s per instance.
 * Quality: toy windows within 0.1-0.5 % of milp. sichuan-2030 48 h windows with the
-  network (milp references in ``benches/milp_windows.json``): **1.7-7.2e7 CNY per window
-  above milp**; on copper plate the same window
-  is 2.2 % off. The loss sits in congested pockets (Liangshan/Xichang in November):
-  the hydro/storage schedule is planned on a copper plate and the per-hour repair can
-  only curtail renewables or spill there, where the milp shifts hydro to uncongested
-  hours. Next: a time-coupled network-aware hydro re-plan (congestion-priced Frank-Wolfe
-  with a smooth objective, or an exact window LP). Dual bounds are weak on these windows.
+  network (milp references in ``benches/milp_windows.json``): **0.9-3.5e7 CNY per window
+  above milp** (2.14e8 over 12 windows; 4.69e8 before the network re-plan, which took the
+  normal November window's curtailment from 82 to 5 GWh). Given the milp's own flows the
+  dispatch and repair reproduce its cost, so what is left is the search over the flows:
+  the re-plan stalls at kinks of the piecewise-linear repaired cost, and the copper-plate
+  Frank-Wolfe hydro plan does not converge on drought windows (it ends cascades far below
+  their water-value targets, so low-thermal commitments lose). Dual bounds are weak on
+  these windows.
 """
 
 from __future__ import annotations
@@ -135,6 +139,13 @@ class NativeOptions:
     repair_rounds : row-generation rounds of the per-hour network repair LP.
     lp_max_iter : simplex iterations per phase of the repair LP.
     check_cost : recompute the objective with :func:`dispatch.costs.window_cost`.
+    net_fw_iters : steps of the network-aware re-plan of the hydro/storage flows
+        (:func:`_net_replan`; systems with lines only); 0 turns it off.
+    net_fw_step0, net_fw_min_step : its first step and the smallest step tried by the
+        backtracking before a step counts as a miss.
+    net_fw_avg : weight of the previous prices in the exponential average of the nodal
+        prices its oracle sees (0: the last schedule's prices only).
+    net_fw_patience : it stops after this many missed steps in a row.
     mcf : ``"simplex"`` (default): network simplex warm-started from the previous call's
         optimal basis (:mod:`dispatch.netsimplex`); ``"ssp"``: cold successive shortest
         paths (:func:`dispatch.kernels.mcf_solve`). Both exact; optimal flows are not
