@@ -216,3 +216,87 @@ def test_repair_lp_duals_are_nodal_prices(seed):
         right = (_repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, b, h) - v0) / h
         left = (v0 - _repair_lp_value(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, b, -h)) / h
         assert left - 1e-4 <= -pi_b <= right + 1e-4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_dense_matches_highs(seed):
+    """The dense two-phase bounded simplex (the decomposition's master) reaches HiGHS's
+    optimum on random feasible LPs with free-signed bounds and equality rows."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        m, nv = int(rng.integers(1, 8)), int(rng.integers(2, 12))
+        A = rng.normal(size=(m, nv))
+        x0 = rng.uniform(-1, 1, nv)
+        b = A @ x0
+        lo, hi = x0 - rng.uniform(0, 2, nv), x0 + rng.uniform(0, 2, nv)
+        c = rng.normal(size=nv)
+        x, infeas = K.lp_dense(A, b, c, lo, hi, 1000)
+        r = linprog(c, A_eq=A, b_eq=b, bounds=list(zip(lo, hi)), method="highs")
+        assert infeas < 1e-9 and np.abs(A @ x - b).max() < 1e-7
+        assert np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9)
+        assert c @ x == pytest.approx(r.fun, rel=1e-7, abs=1e-7)
+
+
+def test_recourse_hours_matches_hourly_lp_twin():
+    """Each hour's recourse cost (:func:`dispatch.kernels.recourse_hours`) equals the same
+    LP solved by HiGHS with every line limit, on the congested toy with the flexible
+    injections of a native schedule; its prices are the hour's nodal prices."""
+    from scipy.optimize import linprog
+
+    from dispatch import native, testing
+    from dispatch.arrays import initial_state
+
+    import dataclasses
+
+    s = testing.toy_system(24)
+    s = dataclasses.replace(s, line_max_mw=np.array([200.0, 250.0, 150.0]),
+                            re_avail_mw=np.ascontiguousarray(s.re_avail_mw * np.array([2.0, 1.0])))
+    st = initial_state(s)
+    sol = native.solve_window(s, 0, 24, st, None)
+    n, B = 24, s.n_bus
+    on = sol.th_on
+    elo, ehi = K.ramp_envelope(on, st.th_p, np.asarray(st.th_on, bool), s.th_pmin, s.th_pmax, s.th_ramp_up,
+                               s.th_ramp_down, s.th_su_ramp, s.th_sd_ramp)
+    E_hy, E_st = np.eye(B)[s.hy_bus], np.eye(B)[s.st_bus]
+    finj = np.ascontiguousarray((sol.hy_q * s.hy_k) @ E_hy + (sol.st_dis - sol.st_ch) @ E_st)
+    fspill = np.ascontiguousarray((sol.hy_q * s.hy_k) @ E_hy)
+    load = np.ascontiguousarray(s.load_mw[:n])
+    Rt, pi, over = K.recourse_hours(s.ptdf, s.line_max_mw, 0.97, finj, fspill, s.spill_cost, load, on, elo, ehi,
+                                    s.th_pmin, s.th_cost_pmin, s.th_seg_mw, s.th_seg_cost, s.th_bus, s.re_avail_mw[:n],
+                                    s.re_bus, s.curtail_cost, s.ex_min[:n], s.ex_max[:n], s.ex_price, s.ex_bus, s.voll,
+                                    1e6, s.dc_from, s.dc_to, np.asarray(s.dc_pmax, float), 8, 5000)
+    assert over <= 1e-6 and pi.shape == (n, B)
+    for t in range(n):
+        # columns: thermal levels (cost by segment), renewables, exports, shed, spill, dump
+        cols, const = [], 0.0
+        fixed = finj[t] - load[t]
+        for g in np.nonzero(on[t])[0]:
+            const += s.th_cost_pmin[g]
+            fixed[s.th_bus[g]] += s.th_pmin[g]
+            pos = s.th_pmin[g]
+            for k in range(s.th_seg_mw.shape[1]):
+                top = min(pos + s.th_seg_mw[g, k], ehi[t, g]) - pos
+                need = min(max(elo[t, g] - pos, 0.0), max(top, 0.0))
+                if top > 1e-9:
+                    cols.append((s.th_bus[g], 1.0, s.th_seg_cost[g, k], need, top))
+                pos += s.th_seg_mw[g, k]
+        for r in range(s.n_re):
+            cols.append((s.re_bus[r], 1.0, 0.0, 0.0, s.re_avail_mw[t, r]))
+        for e in range(len(s.ex_price)):
+            cols.append((s.ex_bus[e], -1.0, -s.ex_price[e], s.ex_min[t, e], s.ex_max[t, e]))
+        for b in range(B):
+            cols.append((b, 1.0, s.voll, 0.0, load[t, b]))
+            cols.append((b, -1.0, s.spill_cost, 0.0, fspill[t, b]))
+            cols.append((b, -1.0, 1e6, 0.0, 1e5))
+        bus = np.array([c[0] for c in cols])
+        sg = np.array([c[1] for c in cols])
+        cost = np.array([c[2] for c in cols])
+        a = sg[None, :] * s.ptdf[:, bus]
+        f0 = s.ptdf @ fixed
+        r = linprog(cost, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([s.line_max_mw - f0, s.line_max_mw + f0]),
+                    A_eq=sg[None, :], b_eq=[-fixed.sum()], bounds=[(c[3], c[4]) for c in cols],
+                    method="highs")
+        assert r.status == 0
+        assert Rt[t] == pytest.approx(r.fun + const, rel=1e-7, abs=1e-3)

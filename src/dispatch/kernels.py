@@ -1324,6 +1324,61 @@ def _reduced_costs(T, c, basis):
 
 
 @njit
+def lp_dense(A, b, c, lo, hi, max_iter):
+    """min ``c . x`` s.t. ``A x = b``, ``lo <= x <= hi`` (finite bounds), dense, two phases.
+
+    Phase 1 starts every variable at its bound nearest zero (a nonbasic variable sits at a
+    bound) and puts one artificial per row in the basis; :func:`lp_bounded_simplex`
+    drives them out, then the cost phase runs with the artificials fixed at what phase 1
+    left. Returns ``(x, infeasibility)``; infeasibility is the artificials' sum.
+    """
+    m, nv = A.shape
+    N = nv + m
+    T = np.zeros((m, N))
+    x = np.zeros(N)
+    lo2 = np.zeros(N)
+    hi2 = np.zeros(N)
+    for j in range(nv):
+        lo2[j] = lo[j]
+        hi2[j] = hi[j]
+        x[j] = lo[j] if abs(lo[j]) <= abs(hi[j]) else hi[j]
+    basis = np.empty(m, np.int64)
+    isbasic = np.zeros(N, np.bool_)
+    for i in range(m):
+        r = b[i]
+        for j in range(nv):
+            r -= A[i, j] * x[j]
+        sg = 1.0 if r >= 0.0 else -1.0
+        for j in range(nv):
+            T[i, j] = sg * A[i, j]
+        T[i, nv + i] = 1.0
+        x[nv + i] = abs(r)
+        hi2[nv + i] = 1e300
+        basis[i] = nv + i
+        isbasic[nv + i] = True
+    cc = np.zeros(N)
+    for i in range(m):
+        cc[nv + i] = 1.0
+    d = _reduced_costs(T, cc, basis)
+    lp_bounded_simplex(T, x, lo2, hi2, d, basis, isbasic, max_iter)
+    infeas = 0.0
+    for i in range(m):
+        a = max(x[nv + i], 0.0)
+        x[nv + i] = a
+        hi2[nv + i] = a
+        infeas += a
+    cc[:] = 0.0
+    for j in range(nv):
+        cc[j] = c[j]
+    d = _reduced_costs(T, cc, basis)
+    lp_bounded_simplex(T, x, lo2, hi2, d, basis, isbasic, max_iter)
+    out = np.empty(nv)
+    for j in range(nv):
+        out[j] = min(max(x[j], lo[j]), hi[j])
+    return out, infeas
+
+
+@njit
 def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
     """min cost . x over columns (pieces) ``0 <= x_j <= cw_j`` injecting ``csign_j`` MW at
     bus ``cbus_j`` per unit, keeping the balance (sum of injections 0) and, for each line in
@@ -1336,11 +1391,12 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
 
 
 @njit
-def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
+def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter, bal=0.0):
     """:func:`lp_solve_rows` where a column may also withdraw: column ``j`` injects
     ``csign_j`` MW at ``cbus_j`` and, when ``cbus2_j >= 0``, withdraws the same at
     ``cbus2_j`` (a DC link: no balance coefficient, line coefficient
-    ``ptdf[l, cbus] - ptdf[l, cbus2]``). ``cbus2_j = -1`` is a one-bus column.
+    ``ptdf[l, cbus] - ptdf[l, cbus2]``). ``cbus2_j = -1`` is a one-bus column. ``bal`` is the
+    net injection the columns must add (0: the starting point is balanced).
 
     Also returns the row duals ``y`` (m,) of the cost phase: ``y[0]`` of the balance,
     ``y[1 + i]`` of line ``rows[i]``, so that one more MW injected at bus ``b`` is worth
@@ -1372,7 +1428,12 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
         hi[pa] = 1e30
         hi[pa + 1] = 1e30
         if i == 0:
-            basis[i] = pa
+            if bal >= 0.0:
+                basis[i] = pa
+                x[pa] = bal
+            else:
+                basis[i] = pa + 1
+                x[pa + 1] = -bal
             continue
         l = rows[i - 1]
         sj = nc + i - 1
@@ -1744,6 +1805,160 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
             if o > worst:
                 worst = o
     return worst
+
+
+@njit
+def recourse_hours(ptdf, line_max, margin, finj, fspill, spill_cost, load, on, elo, ehi, pmin, cost_pmin, seg_mw,
+                   seg_cost, th_bus, re_avail, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, voll, dump_cost,
+                   dc_from, dc_to, dc_pmax, max_rounds, max_iter):
+    """Least cost of serving each hour with the flexible injections ``finj`` (n, B) fixed.
+
+    Each hour is an LP (:func:`lp_solve_pairs`) over *absolute* levels, not moves from a
+    schedule: committed thermal units between their envelope bounds ``elo``/``ehi``
+    (segment costs), renewables curtailed at ``curtail_cost``, exports between their
+    limits, DC links, hydro output turned into spill at ``spill_cost`` (up to ``fspill``
+    (n, B), the hydro part of ``finj``), shedding at ``voll`` and dumping at ``dump_cost``
+    at every bus (so every hour is feasible); the balance and every line that the LP's point overloads
+    (row generation, ``max_rounds``) as rows. Ramps between hours are *not* imposed, so
+    the sum is a convex function of ``finj`` whose subgradient is minus the hour's nodal
+    prices. Returns (each hour's cost incl. the units' cost at ``elo`` (n,), nodal prices
+    (n, B), largest line overload left).
+    """
+    n, B = load.shape
+    G = on.shape[1]
+    K = seg_mw.shape[1]
+    R = re_avail.shape[1]
+    E = ex_min.shape[1]
+    L = ptdf.shape[0]
+    NK = dc_pmax.shape[0]
+    NC = G * K + R + E + 3 * B + 2 * NK
+    cbus = np.empty(NC, np.int64)
+    cbus2 = np.full(NC, -1, np.int64)
+    csign = np.empty(NC)
+    ccost = np.empty(NC)
+    cw = np.empty(NC)
+    flo = np.empty(L)
+    fhi = np.empty(L)
+    for l in range(L):
+        fhi[l] = max(line_max[l] * (1.0 - 1e-9), 0.0)
+        flo[l] = -fhi[l]
+    rows = np.empty(L, np.int64)
+    inrow = np.zeros(L, np.bool_)
+    inj = np.empty(B)
+    inj1 = np.empty(B)
+    fl = np.empty(L)
+    pi = np.zeros((n, B))
+    hour_cost = np.zeros(n)
+    worst = 0.0
+    for t in range(n):
+        base = 0.0
+        for b in range(B):
+            inj[b] = finj[t, b] - load[t, b]
+        nc = 0
+        for g in range(G):
+            if not on[t, g]:
+                continue
+            p = elo[t, g]
+            inj[th_bus[g]] += p
+            base += cost_pmin[g]
+            pos = pmin[g]
+            for k in range(K):
+                s0 = pos
+                s1 = pos + seg_mw[g, k]
+                pos = s1
+                if k == K - 1:
+                    s1 = max(s1, ehi[t, g])
+                base += max(min(s1, p) - s0, 0.0) * seg_cost[g, k]
+                wu = min(s1, ehi[t, g]) - max(s0, p)
+                if wu > 1e-9:
+                    cbus[nc] = th_bus[g]; csign[nc] = 1.0; ccost[nc] = seg_cost[g, k]; cw[nc] = wu
+                    nc += 1
+        for r in range(R):
+            a = max(re_avail[t, r], 0.0)
+            inj[re_bus[r]] += a
+            if a > 1e-9:
+                cbus[nc] = re_bus[r]; csign[nc] = -1.0; ccost[nc] = curtail_cost; cw[nc] = a
+                nc += 1
+        for x in range(E):
+            inj[ex_bus[x]] -= ex_min[t, x]
+            base -= ex_min[t, x] * ex_price[x]
+            wx = ex_max[t, x] - ex_min[t, x]
+            if wx > 1e-9:
+                cbus[nc] = ex_bus[x]; csign[nc] = -1.0; ccost[nc] = -ex_price[x]; cw[nc] = wx
+                nc += 1
+        big = 0.0
+        for b in range(B):
+            big += abs(inj[b])
+        big = 2.0 * big + 1.0
+        for b in range(B):
+            ld = max(load[t, b], 0.0)
+            if ld > 1e-9:
+                cbus[nc] = b; csign[nc] = 1.0; ccost[nc] = voll; cw[nc] = ld
+                nc += 1
+            if fspill[t, b] > 1e-9:
+                cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = spill_cost; cw[nc] = fspill[t, b]
+                nc += 1
+            cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = dump_cost; cw[nc] = big
+            nc += 1
+        n1 = nc
+        for k in range(NK):
+            if dc_pmax[k] > 1e-9:
+                for sg in (1.0, -1.0):
+                    cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = sg; ccost[nc] = 0.0; cw[nc] = dc_pmax[k]
+                    nc += 1
+        bal = 0.0
+        for b in range(B):
+            bal -= inj[b]
+        for l in range(L):
+            f = 0.0
+            for b in range(B):
+                f += ptdf[l, b] * inj[b]
+            fl[l] = f
+            inrow[l] = False
+        nrow = 0
+        cost_t = 0.0
+        over_t = 0.0
+        for rnd in range(max_rounds):
+            xs, infeas, y = lp_solve_pairs(cbus[:nc], cbus2[:nc], csign[:nc], ccost[:nc], cw[:nc], rows[:nrow], fl,
+                                           flo, fhi, ptdf, max_iter, bal)
+            # the point's flows
+            for b in range(B):
+                inj1[b] = inj[b]
+            for j in range(nc):
+                if xs[j] > 0.0:
+                    inj1[cbus[j]] += csign[j] * xs[j]
+                    if cbus2[j] >= 0:
+                        inj1[cbus2[j]] -= csign[j] * xs[j]
+            cost_t = 0.0
+            for j in range(nc):
+                cost_t += ccost[j] * xs[j]
+            for b in range(B):
+                pb = y[0]
+                for i in range(nrow):
+                    pb += y[1 + i] * ptdf[rows[i], b]
+                pi[t, b] = pb
+            over_t = 0.0
+            added = False
+            for l in range(L):
+                f = 0.0
+                for b in range(B):
+                    f += ptdf[l, b] * inj1[b]
+                o = abs(f) - line_max[l]
+                if o > over_t:
+                    over_t = o
+                if not inrow[l] and abs(f) > margin * line_max[l]:
+                    inrow[l] = True
+                    rows[nrow] = l
+                    nrow += 1
+                    added = True
+            if over_t <= 1e-6 or not added:
+                break
+        for j in range(n1, nc):
+            cbus2[j] = -1
+        if over_t > worst:
+            worst = over_t
+        hour_cost[t] = base + cost_t
+    return hour_cost, pi, worst
 
 
 @njit

@@ -61,7 +61,9 @@ No external solver is called. A window is solved in two phases.
      Among the candidate schedules the line-feasible one with the lowest cost is kept;
    * network-aware re-plan of the hydro/storage flows (systems with lines,
      :func:`_net_replan`): Frank-Wolfe on the cost of the repaired schedule, priced by the
-     repair LP's duals (nodal prices), with backtracking on that cost; returned.
+     repair LP's duals (nodal prices), with backtracking on that cost; returned. Opt-in
+     before it (``dw_iters``): Dantzig-Wolfe on a convex hourly network surrogate
+     (:func:`_net_decompose`, :func:`dispatch.kernels.recourse_hours`).
 
 The ``objective`` equals :func:`dispatch.costs.window_cost` of the returned schedule.
 
@@ -146,6 +148,13 @@ class NativeOptions:
     net_fw_avg : weight of the previous prices in the exponential average of the nodal
         prices its oracle sees (0: the last schedule's prices only).
     net_fw_patience : it stops after this many missed steps in a row.
+    dw_iters : steps of the decomposition on the network surrogate before that re-plan
+        (:func:`_net_decompose`; 0, the default, turns it off: on the 12 sichuan-2030 milp
+        windows 60 steps take native - milp from 2.14e8 to 1.68e8 CNY but the 12 windows
+        from 9 to 53 s).
+    dw_every : a new pair of min-cost-flow vertices enters the hull every this many steps.
+    dw_delta : the first trust-region radius (in convex weights) of its master.
+    dw_blocks : the hours are cut into this many blocks, one cutting-plane model each.
     mcf : ``"simplex"`` (default): network simplex warm-started from the previous call's
         optimal basis (:mod:`dispatch.netsimplex`); ``"ssp"``: cold successive shortest
         paths (:func:`dispatch.kernels.mcf_solve`). Both exact; optimal flows are not
@@ -213,6 +222,10 @@ class NativeOptions:
     net_fw_min_step: float = 0.005
     net_fw_avg: float = 0.7
     net_fw_patience: int = 3
+    dw_iters: int = 0
+    dw_every: int = 3
+    dw_delta: float = 0.5
+    dw_blocks: int = 8
 
 
 class _Win:
@@ -632,6 +645,139 @@ def _schedule(w: _Win, on: np.ndarray, x: np.ndarray, targets, opt: NativeOption
     return sol
 
 
+class _Hull:
+    """Flexible flows as convex combinations of stored flows, with cutting planes by block.
+
+    ``V[k]`` are flows of the flexible polytope (the start and min-cost-flow vertices); a
+    point is ``sum_k lam_k V[k]`` with ``lam`` in the simplex. Its cost is the flows' own
+    (linear) cost plus the hourly recourse ``R_t(u_t)`` of their bus injections ``u_t``,
+    convex in ``u_t`` with subgradient ``-pi_t`` (nodal prices). Each evaluated point adds,
+    for each block of hours ``d``, the cut ``z_d >= sum_{t in d} R_t(u_t(y)) - pi_t .
+    (u_t - u_t(y))`` -- disaggregated cuts describe the sum far better than one cut would.
+    """
+
+    def __init__(self, blocks: np.ndarray):
+        self.blocks = blocks  # (n,) block of each hour
+        self.D = int(blocks.max()) + 1
+        self.V: list[np.ndarray] = []
+        self.U: list[np.ndarray] = []
+        self.cb: list[float] = []
+        self.pi: list[np.ndarray] = []
+        self.a: list[np.ndarray] = []  # per cut: (D,)
+        self.G: list[list[np.ndarray]] = []  # per cut, per vertex: (D,)
+
+    def _g(self, pi: np.ndarray, U: np.ndarray) -> np.ndarray:
+        return -np.bincount(self.blocks, weights=(pi * U).sum(axis=1), minlength=self.D)
+
+    def add_vertex(self, v: np.ndarray, U: np.ndarray, cb: float) -> None:
+        self.V.append(v)
+        self.U.append(U)
+        self.cb.append(cb)
+        for pi, g in zip(self.pi, self.G):
+            g.append(self._g(pi, U))
+
+    def add_cut(self, Rt: np.ndarray, pi: np.ndarray, U: np.ndarray) -> None:
+        self.pi.append(pi)
+        self.a.append(np.bincount(self.blocks, weights=Rt + (pi * U).sum(axis=1), minlength=self.D))
+        self.G.append([self._g(pi, Uk) for Uk in self.U])
+
+    def point(self, lam: np.ndarray) -> np.ndarray:
+        return np.tensordot(lam, np.asarray(self.V), axes=1)
+
+    def master(self, lam_b: np.ndarray, delta: float, F_b: float) -> tuple[np.ndarray, float]:
+        """argmin of the cutting-plane model within ``|lam - lam_b| <= delta``: (lam, model value)."""
+        k, m, D = len(self.V), len(self.a), self.D
+        sc = max(abs(F_b), 1.0)
+        # variables: lam (k), z (D), cut slacks (m*D); rows: sum lam = 1; z_d - G lam - s = a
+        nv = k + D + m * D
+        A = np.zeros((1 + m * D, nv))
+        A[0, :k] = 1.0
+        b = np.empty(1 + m * D)
+        b[0] = 1.0
+        for i in range(m):
+            r0 = 1 + i * D
+            A[r0:r0 + D, :k] = -np.stack(self.G[i], axis=1) / sc
+            A[r0:r0 + D, k:k + D] = np.eye(D)
+            A[r0:r0 + D, k + D + i * D:k + D + (i + 1) * D] = -np.eye(D)
+            b[r0:r0 + D] = self.a[i] / sc
+        lo = np.concatenate([np.maximum(lam_b - delta, 0.0), np.full(D, -1e3), np.zeros(m * D)])
+        hi = np.concatenate([np.minimum(lam_b + delta, 1.0), np.full(D, 1e3), np.full(m * D, 1e6)])
+        c = np.concatenate([np.asarray(self.cb) / sc, np.ones(D), np.zeros(m * D)])
+        x, infeas = K.lp_dense(A, b, c, lo, hi, 50 * (k + m * D + 10))
+        if infeas > 1e-7:
+            return lam_b, F_b
+        lam = np.maximum(x[:k], 0.0)
+        return lam / lam.sum(), sc * float(c @ x)
+
+
+def _surrogate(w: _Win, on: np.ndarray, elo: np.ndarray, ehi: np.ndarray, x: np.ndarray, opt: NativeOptions):
+    """The flows ``x`` on the network with hours independent and ramps between hours relaxed
+    (:func:`dispatch.kernels.recourse_hours`): (total cost, hourly recourse costs (n,),
+    nodal prices (n, B), bus injections of the flows (n, B), the flows' own cost)."""
+    sys = w.sys
+    U = K.flex_bus_injection(x, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, w.n, sys.n_bus)
+    q = K.flex_unpack(x, w.energy, w.hour, w.role, w.unit, w.n, sys.n_hy, sys.n_st, sys.st_loss)[0]
+    fspill = np.ascontiguousarray((q * sys.hy_k[None, :]) @ w.E_hy) if sys.n_hy else np.zeros_like(U)
+    Rt, pi, _over = K.recourse_hours(
+        sys.ptdf, sys.line_max_mw, opt.row_margin, U, fspill, float(sys.spill_cost), w.load, on, elo, ehi, sys.th_pmin,
+        sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, sys.th_bus, w.re_avail, sys.re_bus, float(sys.curtail_cost),
+        w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, float(sys.voll), DUMP_COST, sys.dc_from, sys.dc_to,
+        np.asarray(sys.dc_pmax, float), opt.repair_rounds, opt.lp_max_iter)
+    cb = float(w.base @ x) + w.wconst
+    return cb + float(Rt.sum()), Rt, pi, U, cb
+
+
+def _net_decompose(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
+    """Flows minimising the network surrogate (:func:`_surrogate`) over the hull of the
+    start and min-cost-flow vertices priced at its nodal prices: Dantzig-Wolfe column
+    generation with a trust-region, block-disaggregated cutting-plane master
+    (:class:`_Hull`). The surrogate's best flows are then scheduled for real
+    (:func:`_schedule`); returns that schedule and its flows, or ``(sol, x)`` when it is not
+    cheaper."""
+    sys = w.sys
+    on = sol.th_on
+    elo, ehi = K.ramp_envelope(on, w.th_p0, w.th_init_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down,
+                               sys.th_su_ramp, sys.th_sd_ramp)
+    hull = _Hull(np.minimum(np.arange(w.n) * opt.dw_blocks // w.n, opt.dw_blocks - 1))
+    F_b, Rt, pi_b, U, cb = _surrogate(w, on, elo, ehi, x, opt)
+    hull.add_vertex(x, U, cb)
+    hull.add_cut(Rt, pi_b, U)
+    F0 = F_b
+    pi_last: np.ndarray | None = None
+    lam = np.ones(1)
+    x_b = x
+    delta = opt.dw_delta
+    for it in range(opt.dw_iters):
+        if it % opt.dw_every == 0:
+            for p in (pi_b, pi_last):
+                if p is None:
+                    continue
+                v = w.flex(w.zero_n, pi=p)[0]
+                hull.add_vertex(v, K.flex_bus_injection(v, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus,
+                                                        w.n, sys.n_bus), float(w.base @ v) + w.wconst)
+                lam = np.append(lam, 0.0)
+            pi_last = None
+        lam_m, model = hull.master(lam, delta, F_b)
+        if F_b - model <= 1e-7 * max(abs(F_b), 1.0):
+            if it % opt.dw_every == 0:
+                break  # no cheaper point in the hull and the newest vertices did not help
+            continue
+        y = hull.point(lam_m)
+        F, Rt, pi, U, cb = _surrogate(w, on, elo, ehi, y, opt)
+        hull.add_cut(Rt, pi, U)
+        pi_last = pi
+        if F < F_b:
+            F_b, x_b, lam, pi_b = F, y, lam_m, pi
+            delta = min(1.0, 2.0 * delta)
+        else:
+            delta = max(0.5 * delta, 1e-3)
+    cand = _schedule(w, on, x_b, targets, opt)
+    cand.info.update({"dw_surrogate": (F0, F_b), "dw_vertices": len(hull.V)})
+    if _better(cand, sol):
+        return cand, x_b
+    return sol, x
+
+
 def _net_replan(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
     """Hydro/storage flows re-planned against the network (time-coupled).
 
@@ -1035,7 +1181,10 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
-    # 7. re-plan the flexible flows against the network (repair-priced Frank-Wolfe)
+    # 7. re-plan the flexible flows against the network: decomposition on the network
+    # surrogate, then repair-priced Frank-Wolfe on the real schedule
+    if sys.n_line and opt.dw_iters > 0:
+        best, best_x = _net_decompose(w, best, best_x, targets, opt)
     if sys.n_line and opt.net_fw_iters > 0:
         obj0, tic_r = best.objective, time.perf_counter()
         best, best_x, ev = _net_replan(w, best, best_x, targets, opt)
