@@ -182,7 +182,8 @@ def test_startup_costs_match_loop_twin():
         np.testing.assert_allclose(startup_costs(s, st, on), naive.startup_costs_loop(s, st, on))
 
 
-def test_network_decomposition_option_never_dearer():
+@pytest.mark.parametrize("cuts", [0, 5])
+def test_network_decomposition_option_never_dearer(cuts):
     """``NativeOptions(dw_iters=...)`` (Dantzig-Wolfe on the network surrogate before the
     re-plan) returns a feasible schedule no dearer than without it, with its objective."""
     from dispatch import invariants
@@ -190,7 +191,7 @@ def test_network_decomposition_option_never_dearer():
     sys = _tight_toy()
     st = initial_state(sys)
     base = native.solve_window(sys, 0, 48, st, None)
-    dw = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(dw_iters=20))
+    dw = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(dw_iters=20, dw_cuts=cuts))
     assert dw.objective <= base.objective + 1e-6 * abs(base.objective)
     assert dw.objective == pytest.approx(window_cost(sys, st, dw, None), rel=1e-9)
     invariants.assert_feasible(sys, st, dw, None)

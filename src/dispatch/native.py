@@ -150,11 +150,13 @@ class NativeOptions:
     net_fw_patience : it stops after this many missed steps in a row.
     dw_iters : steps of the decomposition on the network surrogate before that re-plan
         (:func:`_net_decompose`; 0, the default, turns it off: on the 12 sichuan-2030 milp
-        windows 60 steps take native - milp from 2.14e8 to 1.68e8 CNY but the 12 windows
-        from 9 to 53 s).
+        windows ``dw_iters=150, dw_cuts=25`` take native - milp from 2.14e8 to 1.60e8 CNY,
+        but the 12 windows from 9 to 34 s).
     dw_every : a new pair of min-cost-flow vertices enters the hull every this many steps.
     dw_delta : the first trust-region radius (in convex weights) of its master.
     dw_blocks : the hours are cut into this many blocks, one cutting-plane model each.
+    dw_cuts : the master keeps at most this many cuts per block (the start's and the
+        newest; 0: all), which bounds its LP.
     mcf : ``"simplex"`` (default): network simplex warm-started from the previous call's
         optimal basis (:mod:`dispatch.netsimplex`); ``"ssp"``: cold successive shortest
         paths (:func:`dispatch.kernels.mcf_solve`). Both exact; optimal flows are not
@@ -226,6 +228,7 @@ class NativeOptions:
     dw_every: int = 3
     dw_delta: float = 0.5
     dw_blocks: int = 8
+    dw_cuts: int = 0
 
 
 class _Win:
@@ -676,7 +679,10 @@ class _Hull:
         for pi, g in zip(self.pi, self.G):
             g.append(self._g(pi, U))
 
-    def add_cut(self, Rt: np.ndarray, pi: np.ndarray, U: np.ndarray) -> None:
+    def add_cut(self, Rt: np.ndarray, pi: np.ndarray, U: np.ndarray, keep: int = 0) -> None:
+        if keep and len(self.a) >= keep:  # drop the oldest cut but the first (the start's)
+            for lst in (self.pi, self.a, self.G):
+                del lst[1]
         self.pi.append(pi)
         self.a.append(np.bincount(self.blocks, weights=Rt + (pi * U).sum(axis=1), minlength=self.D))
         self.G.append([self._g(pi, Uk) for Uk in self.U])
@@ -764,7 +770,7 @@ def _net_decompose(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Na
             continue
         y = hull.point(lam_m)
         F, Rt, pi, U, cb = _surrogate(w, on, elo, ehi, y, opt)
-        hull.add_cut(Rt, pi, U)
+        hull.add_cut(Rt, pi, U, opt.dw_cuts)
         pi_last = pi
         if F < F_b:
             F_b, x_b, lam, pi_b = F, y, lam_m, pi
