@@ -195,3 +195,16 @@ def test_network_decomposition_option_never_dearer(cuts):
     assert dw.objective <= base.objective + 1e-6 * abs(base.objective)
     assert dw.objective == pytest.approx(window_cost(sys, st, dw, None), rel=1e-9)
     invariants.assert_feasible(sys, st, dw, None)
+
+
+def test_network_replan_skipped_without_congestion():
+    """Where no line needed repairing (one price at every bus in every hour) the re-plan has
+    nothing to move and is skipped."""
+    import dataclasses
+
+    s = testing.toy_system(48)
+    s = dataclasses.replace(s, line_max_mw=s.line_max_mw * 10.0)
+    sol = native.solve_window(s, 0, 48, initial_state(s), None)
+    pi = sol.info["pi"]
+    assert np.all(pi.max(axis=1) == pi.min(axis=1))
+    assert "replan_evals" not in sol.info

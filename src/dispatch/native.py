@@ -802,6 +802,8 @@ def _net_replan(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Nativ
     where a congested pocket curtails (nodal price ~0) into hours where it can leave,
     which the hour-by-hour repair cannot.
 
+    Skipped where no line needed repairing (one price at every bus in every hour).
+
     Not kept: a simplicial-decomposition polish (Kelley cutting planes over the hull of the
     oracle's vertices) -- these prices are not valid subgradients of ``F`` (on the normal
     November window ``F`` falls twice as fast along the oracle's direction as they
@@ -1191,7 +1193,9 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # surrogate, then repair-priced Frank-Wolfe on the real schedule
     if sys.n_line and opt.dw_iters > 0:
         best, best_x = _net_decompose(w, best, best_x, targets, opt)
-    if sys.n_line and opt.net_fw_iters > 0:
+    pi = best.info["pi"]
+    congested = bool(sys.n_line) and bool(np.any(pi.max(axis=1) - pi.min(axis=1) > 1e-9))
+    if congested and opt.net_fw_iters > 0:  # no line needed repair: nothing to re-plan for
         obj0, tic_r = best.objective, time.perf_counter()
         best, best_x, ev = _net_replan(w, best, best_x, targets, opt)
         best.info.update({"replan_evals": ev, "replan_gain": obj0 - best.objective,
