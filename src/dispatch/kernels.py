@@ -1324,6 +1324,31 @@ def _reduced_costs(T, c, basis):
 
 
 @njit
+def _two_phase(T, x, lo, hi, cost, a0, basis, isbasic, max_iter):
+    """Both phases of :func:`lp_bounded_simplex` from a basis of artificials, in place.
+
+    Columns ``a0..`` of the tableau ``T`` are the artificials: phase 1 minimises their sum,
+    then fixes each at what phase 1 left (``hi = x``) and phase 2 minimises ``cost`` (full
+    length, zero on slacks and artificials). Returns (infeasibility, reduced costs).
+    """
+    N = T.shape[1]
+    c = np.zeros(N)
+    for j in range(a0, N):
+        c[j] = 1.0
+    d = _reduced_costs(T, c, basis)
+    lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter)
+    infeas = 0.0
+    for j in range(a0, N):
+        if x[j] < 0.0:
+            x[j] = 0.0
+        infeas += x[j]
+        hi[j] = x[j]  # never more infeasible than phase 1 left it
+    d = _reduced_costs(T, cost, basis)
+    lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter)
+    return infeas, d
+
+
+@njit
 def lp_dense(A, b, c, lo, hi, max_iter):
     """min ``c . x`` s.t. ``A x = b``, ``lo <= x <= hi`` (finite bounds), dense, two phases.
 
@@ -1357,21 +1382,9 @@ def lp_dense(A, b, c, lo, hi, max_iter):
         basis[i] = nv + i
         isbasic[nv + i] = True
     cc = np.zeros(N)
-    for i in range(m):
-        cc[nv + i] = 1.0
-    d = _reduced_costs(T, cc, basis)
-    lp_bounded_simplex(T, x, lo2, hi2, d, basis, isbasic, max_iter)
-    infeas = 0.0
-    for i in range(m):
-        a = max(x[nv + i], 0.0)
-        x[nv + i] = a
-        hi2[nv + i] = a
-        infeas += a
-    cc[:] = 0.0
     for j in range(nv):
         cc[j] = c[j]
-    d = _reduced_costs(T, cc, basis)
-    lp_bounded_simplex(T, x, lo2, hi2, d, basis, isbasic, max_iter)
+    infeas, _d = _two_phase(T, x, lo2, hi2, cc, nv, basis, isbasic, max_iter)
     out = np.empty(nv)
     for j in range(nv):
         out[j] = min(max(x[j], lo[j]), hi[j])
@@ -1461,25 +1474,9 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
                 A[i, k] /= piv
         isbasic[basis[i]] = True
     c = np.zeros(N)
-    for i in range(m):
-        pa = nc + (m - 1) + 2 * i
-        c[pa] = 1.0
-        c[pa + 1] = 1.0
-    d = _reduced_costs(A, c, basis)
-    lp_bounded_simplex(A, x, lo, hi, d, basis, isbasic, max_iter)
-    infeas = 0.0
-    for i in range(m):
-        pa = nc + (m - 1) + 2 * i
-        for a in (pa, pa + 1):
-            if x[a] < 0.0:
-                x[a] = 0.0
-            infeas += x[a]
-            hi[a] = x[a]  # never more infeasible than phase 1 left it
-    c[:] = 0.0
     for j in range(nc):
         c[j] = ccost[j]
-    d = _reduced_costs(A, c, basis)
-    lp_bounded_simplex(A, x, lo, hi, d, basis, isbasic, max_iter)
+    infeas, d = _two_phase(A, x, lo, hi, c, nc + (m - 1), basis, isbasic, max_iter)
     out = np.empty(nc)
     for j in range(nc):
         out[j] = min(max(x[j], 0.0), cw[j])

@@ -599,7 +599,7 @@ def _stacks(w: _Win, on: np.ndarray, flow: np.ndarray):
     return elo, ehi, st, reserve
 
 
-def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: NativeOptions):
+def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: NativeOptions) -> np.ndarray:
     """Hydro/storage flows minimising the residual-demand stack cost (Frank-Wolfe).
 
     The stacks carry the reserve left to thermal units after the flexible units' headroom;
@@ -610,12 +610,10 @@ def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: N
     y = K.flex_injection(x, w.energy, w.hour, n)
     delta = np.full(n, opt.smooth_frac * max(float(w.load_tot.mean()), 1.0))
     it = 0
-    while True:
-        elo, ehi, st, res_eff = _stacks(w, onb, x)
-        width, mcost, nseg, base, must, _ = st
+    while it < iters:
+        _elo, _ehi, st, _res = _stacks(w, onb, x)
+        width, mcost, nseg, _base, must, _ = st
         dem0 = w.load_tot + w.ex_max.sum(axis=1) - must
-        if it >= iters:
-            break
         for _ in range(min(opt.fw_restack, iters - it)):
             it += 1
             D = dem0 - y
@@ -631,9 +629,7 @@ def _frank_wolfe(w: _Win, onb: np.ndarray, flow0: np.ndarray, iters: int, opt: N
             x = x + gam * (s - x)
             y = y + gam * (ys - y)
             delta *= 0.85
-    D = dem0 - y
-    price = K.stack_left_price(width, mcost, nseg, D, DUMP_COST)
-    return x, y, price, elo, ehi, res_eff
+    return x
 
 
 def _schedule(w: _Win, on: np.ndarray, x: np.ndarray, targets, opt: NativeOptions) -> WindowSolution:
@@ -716,12 +712,19 @@ class _Hull:
         return lam / lam.sum(), sc * float(c @ x)
 
 
+def _flow_terms(w: _Win, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Bus injections (n, B) of the flexible flows ``x`` and their own (linear) cost."""
+    sys = w.sys
+    U = K.flex_bus_injection(x, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, w.n, sys.n_bus)
+    return U, float(w.base @ x) + w.wconst
+
+
 def _surrogate(w: _Win, on: np.ndarray, elo: np.ndarray, ehi: np.ndarray, x: np.ndarray, opt: NativeOptions):
     """The flows ``x`` on the network with hours independent and ramps between hours relaxed
     (:func:`dispatch.kernels.recourse_hours`): (total cost, hourly recourse costs (n,),
     nodal prices (n, B), bus injections of the flows (n, B), the flows' own cost)."""
     sys = w.sys
-    U = K.flex_bus_injection(x, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, w.n, sys.n_bus)
+    U, cb = _flow_terms(w, x)
     q = K.flex_unpack(x, w.energy, w.hour, w.role, w.unit, w.n, sys.n_hy, sys.n_st, sys.st_loss)[0]
     fspill = np.ascontiguousarray((q * sys.hy_k[None, :]) @ w.E_hy) if sys.n_hy else np.zeros_like(U)
     Rt, pi, _over = K.recourse_hours(
@@ -729,7 +732,6 @@ def _surrogate(w: _Win, on: np.ndarray, elo: np.ndarray, ehi: np.ndarray, x: np.
         sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, sys.th_bus, w.re_avail, sys.re_bus, float(sys.curtail_cost),
         w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, float(sys.voll), DUMP_COST, sys.dc_from, sys.dc_to,
         np.asarray(sys.dc_pmax, float), opt.repair_rounds, opt.lp_max_iter)
-    cb = float(w.base @ x) + w.wconst
     return cb + float(Rt.sum()), Rt, pi, U, cb
 
 
@@ -759,8 +761,7 @@ def _net_decompose(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Na
                 if p is None:
                     continue
                 v = w.flex(w.zero_n, pi=p)[0]
-                hull.add_vertex(v, K.flex_bus_injection(v, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus,
-                                                        w.n, sys.n_bus), float(w.base @ v) + w.wconst)
+                hull.add_vertex(v, *_flow_terms(w, v))
                 lam = np.append(lam, 0.0)
             pi_last = None
         lam_m, model = hull.master(lam, delta, F_b)
@@ -1113,13 +1114,12 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
 
     def primal(onb: np.ndarray, x0: np.ndarray, iters: int):
         nonlocal best, best_x
-        x, _y, price, elo, ehi, res_eff = _frank_wolfe(w, onb, x0, iters, opt)
-        sol = _build_solution(w, onb, x, price, elo, ehi, res_eff, opt)
-        sol.objective = _objective(w, sol, targets, opt)
+        x = _frank_wolfe(w, onb, x0, iters, opt)
+        sol = _schedule(w, onb, x, targets, opt)
         tried.append((sol, x))
         if best is None or _better(sol, best):
             best, best_x = sol, x
-        return sol, x, price
+        return sol, x, sol.price
 
     # 1. everything that may run is on: a first schedule, its prices and an upper bound
     on_all = _commit(w, np.full(n, 1e9), w.zero_n, w.force)
@@ -1194,7 +1194,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if sys.n_line and opt.dw_iters > 0:
         best, best_x = _net_decompose(w, best, best_x, targets, opt)
     pi = best.info["pi"]
-    congested = bool(sys.n_line) and bool(np.any(pi.max(axis=1) - pi.min(axis=1) > 1e-9))
+    congested = bool(np.any(pi.max(axis=1) - pi.min(axis=1) > 1e-9))  # only the repair separates prices
     if congested and opt.net_fw_iters > 0:  # no line needed repair: nothing to re-plan for
         obj0, tic_r = best.objective, time.perf_counter()
         best, best_x, ev = _net_replan(w, best, best_x, targets, opt)
