@@ -1,0 +1,375 @@
+"""Numba kernels of the native engine's demand-response recovery (arrays and scalars only).
+
+Compiled versions of the four demand-response helpers of :mod:`dispatch.native`
+(``_dr_dispatch``, ``_dr_events``, ``_dr_payback``, ``_dr_for_shedding``). They perform the
+same floating-point operations in the same order as the Python originals, so their results
+are bit-identical; ``tests/test_drkernels.py`` keeps the Python originals as twins and
+compares them on random cases. Orders that need a stable sort are computed by the caller
+(NumPy) and passed in as ``int64`` arrays; nothing here validates input.
+
+Kernels
+-------
+* :func:`dr_events` -- reduction covering a need hour by hour within power, duration and
+  event-count limits.
+* :func:`dr_payback` -- rebound placed after each reduction at the cheapest free hours.
+* :func:`dr_dispatch` -- all programmes, cheapest first, covering the hours a schedule
+  would shed (reduction, payback, event count).
+* :func:`dr_for_shedding` -- shedding left at a bus replaced by an unused programme
+  without payback.
+* :func:`pairwise_sum` -- ``np.sum`` of a 1-D array, summed in NumPy's (pairwise) order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import njit
+
+__all__ = ["dr_dispatch", "dr_events", "dr_for_shedding", "dr_payback", "pairwise_sum"]
+
+_PW_BLOCK = 128  # NumPy's PW_BLOCKSIZE (numpy/_core/src/umath/loops_utils.h.src)
+
+
+@njit
+def _block_sum(a, lo, n):
+    """NumPy's ``pairwise_sum`` of ``a[lo:lo + n]`` for ``n <= 128`` (one leaf)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit
+def _pairwise(a):
+    """NumPy's ``pairwise_sum`` of ``a`` (same additions, same order).
+
+    NumPy splits a block of more than 128 values at ``n2 = n // 2`` rounded down to a
+    multiple of 8 and adds the two halves' sums. The recursion is unrolled onto an explicit
+    stack (a recursive kernel crashes when Numba loads it from its disk cache).
+    """
+    n = a.shape[0]
+    if n <= _PW_BLOCK:
+        return _block_sum(a, 0, n)
+    # frames of the unrolled recursion; stage 0: to expand, 1: left half being summed,
+    # 2: right half being summed (left sum kept in ``left``); the top frame is always at 0
+    lo_s = np.empty(64, np.int64)
+    n_s = np.empty(64, np.int64)
+    stage = np.empty(64, np.int64)
+    left = np.empty(64)
+    lo_s[0] = 0
+    n_s[0] = n
+    stage[0] = 0
+    sp = 1
+    result = 0.0
+    while sp > 0:
+        f = sp - 1
+        m = n_s[f]
+        if m > _PW_BLOCK:  # expand the left half
+            stage[f] = 1
+            m2 = m // 2
+            m2 -= m2 % 8
+            lo_s[sp] = lo_s[f]
+            n_s[sp] = m2
+            stage[sp] = 0
+            sp += 1
+            continue
+        val = _block_sum(a, lo_s[f], m)
+        sp -= 1
+        while True:  # hand the sum up
+            if sp == 0:
+                result = val
+                break
+            p = sp - 1
+            if stage[p] == 1:  # it was the left half: keep it, expand the right half
+                left[p] = val
+                stage[p] = 2
+                m2 = n_s[p] // 2
+                m2 -= m2 % 8
+                lo_s[sp] = lo_s[p] + m2
+                n_s[sp] = n_s[p] - m2
+                stage[sp] = 0
+                sp += 1
+                break
+            val = left[p] + val  # it was the right half: the parent's sum is complete
+            sp -= 1
+    return result
+
+
+@njit
+def pairwise_sum(a):
+    """Sum of a 1-D float array, bit-identical to ``a.sum()`` in NumPy.
+
+    Parameters
+    ----------
+    a : ndarray of float64, shape (n,)
+        Values (any stride).
+
+    Returns
+    -------
+    float
+        ``0.0`` plus NumPy's pairwise sum of ``a`` (the reduction starts from the identity).
+    """
+    return 0.0 + _pairwise(a)
+
+
+@njit
+def dr_events(need, pmax, max_dur, events):
+    """Reduction covering ``need`` hour by hour.
+
+    At most ``pmax`` an hour, events of at most ``max_dur`` hours with an idle hour between
+    them, at most ``events`` events.
+
+    Parameters
+    ----------
+    need : ndarray of float64, shape (n,)
+        MW to cover each hour.
+    pmax : float
+        MW reduction limit.
+    max_dur : int
+        Hours an event lasts at most.
+    events : int
+        Events available.
+
+    Returns
+    -------
+    x : ndarray of float64, shape (n,)
+        MW reduced each hour.
+    used : int
+        Events used.
+    """
+    n = need.shape[0]
+    x = np.zeros(n)
+    run = 0
+    used = 0
+    for t in range(n):
+        v = need[t] if need[t] < pmax else pmax  # Python's min(pmax, need[t])
+        if v <= 1e-6 or run >= max_dur or (run == 0 and used >= events):
+            run = 0
+            continue
+        if run == 0:
+            used += 1
+        x[t] = v
+        run += 1
+    return x, used
+
+
+@njit
+def dr_payback(p, rb, frac, pmax, order, short):
+    """Place ``frac * p`` of rebound after each reduction, cheapest hours first (in place).
+
+    Rebound owed by hour t may be taken at any later hour that is idle (``p <= 1e-6``) and
+    not short (``short <= 1e-6``), at most ``pmax`` an hour; what finds no hour is removed
+    from the reduction at t (latest reductions first).
+
+    Parameters
+    ----------
+    p : ndarray of float64, shape (n,)
+        MW reduced each hour; lowered where the payback does not fit.
+    rb : ndarray of float64, shape (n,)
+        MW paid back each hour; raised.
+    frac : float
+        Payback fraction (> 0).
+    pmax : float
+        MW payback limit an hour.
+    order : ndarray of int64, shape (n,)
+        Hours cheapest first (``np.argsort(price, kind="stable")``).
+    short : ndarray of float64, shape (n,)
+        MW still short each hour.
+    """
+    n = p.shape[0]
+    free = np.empty(n, np.bool_)
+    for t in range(n):
+        free[t] = (p[t] <= 1e-6) and (short[t] <= 1e-6)
+    for t in range(n - 1, -1, -1):
+        if p[t] <= 1e-6:
+            continue
+        owe = frac * p[t]
+        for k in range(order.shape[0]):
+            if owe <= 1e-9:
+                break
+            u = order[k]
+            if u <= t or not free[u]:
+                continue
+            room = pmax - rb[u]
+            x = owe if owe < room else room  # Python's min(room, owe)
+            if x > 0:
+                rb[u] += x
+                owe -= x
+        if owe > 1e-9:
+            p[t] -= owe / frac
+            if p[t] <= 1e-6:
+                p[t] = 0.0
+
+
+@njit
+def dr_dispatch(need, load, dr_left, prog_order, pay_order, dr_bus, dr_pmax, dr_cost, dr_max_dur,
+                dr_payback_frac, voll):
+    """Demand response covering the hours a schedule would shed load.
+
+    Programmes in ``prog_order``; each skips if it has no event left, no power or costs at
+    least ``voll``. Its reduction (:func:`dr_events`) covers the need left and at most the
+    bus load left; with payback it is paid back by :func:`dr_payback`; reductions of at most
+    1e-6 MW are dropped, and the programme is dropped in the window if payback cuts split an
+    event beyond the events left.
+
+    Parameters
+    ----------
+    need : ndarray of float64, shape (n,)
+        MW short each hour.
+    load : ndarray of float64, shape (n, B)
+        MW load at each bus.
+    dr_left : ndarray of int64, shape (D,)
+        Events left this year per programme.
+    prog_order : ndarray of int64, shape (D,)
+        Programme order (``np.lexsort((dr_payback_frac, dr_cost))``).
+    pay_order : ndarray of int64, shape (n,)
+        Hours cheapest first (``np.argsort(price, kind="stable")``).
+    dr_bus : ndarray of int64, shape (D,)
+        Bus of each programme.
+    dr_pmax : ndarray of float64, shape (D,)
+        MW reduction limit.
+    dr_cost : ndarray of float64, shape (D,)
+        Cost per MWh reduced.
+    dr_max_dur : ndarray of int64, shape (D,)
+        Hours per event at most.
+    dr_payback_frac : ndarray of float64, shape (D,)
+        Fraction of reduced energy paid back.
+    voll : float
+        Value of lost load.
+
+    Returns
+    -------
+    dr_p, dr_rb : ndarray of float64, shape (n, D)
+        MW reduced and MW paid back.
+    """
+    n = need.shape[0]
+    D = dr_pmax.shape[0]
+    dr_p = np.zeros((n, D))
+    dr_rb = np.zeros((n, D))
+    left = need.copy()
+    bus_room = load.copy()
+    events = dr_left.copy()
+    want = np.empty(n)
+    for k in range(prog_order.shape[0]):
+        d = prog_order[k]
+        if events[d] <= 0 or dr_pmax[d] <= 0 or dr_cost[d] >= voll:
+            continue
+        b = dr_bus[d]
+        frac = dr_payback_frac[d]
+        for t in range(n):
+            a = left[t]
+            c = bus_room[t, b]
+            want[t] = a if (a <= c or a != a) else c  # np.minimum (NaN propagates)
+        x, _ = dr_events(want, dr_pmax[d], dr_max_dur[d], events[d])
+        dr_p[:, d] = x
+        if frac > 0:
+            anyp = False
+            for t in range(n):
+                if dr_p[t, d] != 0.0:
+                    anyp = True
+                    break
+            if anyp:
+                dr_payback(dr_p[:, d], dr_rb[:, d], frac, dr_pmax[d], pay_order, left)
+        starts = 0
+        prev = False
+        for t in range(n):
+            act = dr_p[t, d] > 1e-6
+            if not act:
+                dr_p[t, d] = 0.0
+            elif not prev:
+                starts += 1
+            prev = act
+        if starts > events[d]:  # payback cuts split an event: drop the programme in this window
+            for t in range(n):
+                dr_p[t, d] = 0.0
+                dr_rb[t, d] = 0.0
+            starts = 0
+        events[d] -= starts
+        for t in range(n):
+            left[t] -= dr_p[t, d]
+            bus_room[t, b] -= dr_p[t, d] - dr_rb[t, d]
+    return dr_p, dr_rb
+
+
+@njit
+def dr_for_shedding(shed, dr_p, dr_left, cost_order, dr_bus, dr_pmax, dr_cost, dr_max_dur,
+                    dr_payback_frac, voll):
+    """Replace shedding left at a bus by demand response of that bus (in place).
+
+    Programmes in ``cost_order`` without payback, unused in the window (``dr_p[:, d]`` all
+    zero), with events left and cheaper than ``voll``, at a bus that sheds more than 1e-6 MW
+    in all (NumPy's summation order): their :func:`dr_events` reduction of the shedding is
+    written to ``dr_p[:, d]`` and taken off ``shed[:, b]``.
+
+    Parameters
+    ----------
+    shed : ndarray of float64, shape (n, B)
+        MW shed at each bus; lowered.
+    dr_p : ndarray of float64, shape (n, D)
+        MW reduced; filled for the programmes used.
+    dr_left : ndarray of int64, shape (D,)
+        Events left this year per programme.
+    cost_order : ndarray of int64, shape (D,)
+        Programme order (``np.argsort(dr_cost, kind="stable")``).
+    dr_bus : ndarray of int64, shape (D,)
+        Bus of each programme.
+    dr_pmax : ndarray of float64, shape (D,)
+        MW reduction limit.
+    dr_cost : ndarray of float64, shape (D,)
+        Cost per MWh reduced.
+    dr_max_dur : ndarray of int64, shape (D,)
+        Hours per event at most.
+    dr_payback_frac : ndarray of float64, shape (D,)
+        Fraction of reduced energy paid back.
+    voll : float
+        Value of lost load.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, D)
+        ``dr_p`` (the same array).
+    """
+    n = shed.shape[0]
+    for k in range(cost_order.shape[0]):
+        d = cost_order[k]
+        used = False
+        for t in range(n):
+            if dr_p[t, d] != 0.0:
+                used = True
+                break
+        if dr_payback_frac[d] > 0 or used or dr_left[d] <= 0 or dr_cost[d] >= voll:
+            continue
+        b = dr_bus[d]
+        if pairwise_sum(shed[:, b]) <= 1e-6:
+            continue
+        x, _ = dr_events(shed[:, b], dr_pmax[d], dr_max_dur[d], dr_left[d])
+        for t in range(n):
+            dr_p[t, d] = x[t]
+            shed[t, b] -= x[t]
+    return dr_p
