@@ -279,3 +279,232 @@ def startup_costs_loop(sys: SystemArrays, state: State, on: np.ndarray) -> np.nd
             off_h = 0 if on[t, g] else off_h + 1
             prev_on = bool(on[t, g])
     return out
+
+
+# ---------------------------------------------------------------------------------------
+def _pl_min(lo, hi, e, const, pmin, cost_pmin, seg_mw, seg_cost):
+    """Least ``c(p) - e p + const`` over ``[lo, hi]`` by trying the cell ends and every
+    segment breakpoint inside (``c`` convex piecewise linear from ``pmin``)."""
+    pts = [lo, hi]
+    acc = pmin
+    for w in seg_mw:
+        acc += w
+        if lo < acc < hi:
+            pts.append(acc)
+
+    def c(p):
+        v, left = cost_pmin, p - pmin
+        for w, k in zip(seg_mw, seg_cost):
+            take = min(max(left, 0.0), w)
+            v += take * k
+            left -= take
+        return v
+
+    return min(c(p) - e * p + const for p in pts)
+
+
+def ramp_dp_brute(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, init_h, p0, pmin, pmax, ru, rd, su,
+                  sd, cost_pmin, seg_mw, seg_cost, start_capped, cells):
+    """:func:`dispatch.rampdp.ramp_unit_dp` by enumerating every path over ``cells``
+    (list of ``(a, b)``) and off: the same relaxation, checked move by move."""
+    n = len(pi)
+    su_cap, sd_cap = max(su[g], pmin[g]), max(sd[g], pmin[g])
+    cap_s = su_cap if start_capped else pmax[g]
+    eps = 1e-9
+    best = np.inf
+    for path in itertools.product(range(-1, len(cells)), repeat=n):
+        pat = [k >= 0 for k in path]
+        if not _pattern_ok(pat, int(min_up[g]), int(min_down[g]), bool(init_on[g]), int(init_h[g])):
+            continue
+        if any((force[t, g] > 0 and not pat[t]) or (force[t, g] < 0 and pat[t]) for t in range(n)):
+            continue
+        v = 0.0
+        ok = True
+        prev = -2 if init_on[g] else -1  # -2: the history's output p0
+        off_h = 0 if init_on[g] else int(init_h[g])
+        for t, k in enumerate(path):
+            e = pi[t] - mu[t]
+            if k >= 0:
+                a, b = cells[k]
+                if prev == -1:  # start-up
+                    if a > su_cap + eps:
+                        ok = False
+                        break
+                    s = max([i for i in range(su_lag.shape[1]) if su_lag[g, i] <= off_h] or [0])
+                    v += su_cost[g, s] + _pl_min(a, min(b, su_cap), e, -mu[t] * cap_s, pmin[g], cost_pmin[g],
+                                                 seg_mw[g], seg_cost[g])
+                else:
+                    pa, pb = (p0[g], p0[g]) if prev == -2 else cells[prev]
+                    if a - pb > ru[g] + eps or pa - b > rd[g] + eps:
+                        ok = False
+                        break
+                    v += _pl_min(a, b, e, -mu[t] * pmax[g], pmin[g], cost_pmin[g], seg_mw[g], seg_cost[g])
+                off_h = 0
+            else:
+                if prev >= 0 and cells[prev][0] > sd_cap + eps:
+                    ok = False
+                    break
+                off_h += 1
+            prev = k
+        if ok:
+            best = min(best, v)
+    return best
+
+
+# ---------------------------------------------------------------------------------------
+# The merit-order dispatch as it was written first: every hour sorts its thermal segment
+# pieces and then the whole offer stack (stable mergesorts). dispatch.kernels.dispatch_hours
+# walks a presorted segment order and merges instead; its results must be bit-identical.
+def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
+                   ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp):
+    """Hour-by-hour merit-order dispatch of everything but the flexible resources.
+
+    ``demand`` (n,) is load plus exports at their maximum minus the flexible injection.
+    Each hour thermal units move within their envelope and their ramp window around the
+    previous hour; the residual is filled cheapest first from renewables (``-curtail_cost``),
+    thermal segments (``+res_cost`` once thermal output eats into the reserve), export
+    reduction (``ex_price``) and shedding (``voll``). A unit's reserve is its headroom to
+    ``pmax``, or with ``res_ramp`` (PGLib's ramp-limited reserve) to the most it could
+    produce this hour: its envelope (start-up/shut-down capability) and ``prev + ru``.
+
+    Returns
+    -------
+    p : (n, G) ; re_used : (n,) ; ex : (n, E) ; shed : (n,) ; surplus : (n,)
+        ``surplus`` > 0 where must-take output exceeds demand even with all renewables
+        curtailed and exports at their maximum (the caller must absorb it).
+    head : (n,) thermal reserve of the dispatch (see above).
+    """
+    n, G = on.shape
+    K = seg_mw.shape[1]
+    E = ex_min.shape[1]
+    J = G * K * 2 + E + 2
+    p = np.zeros((n, G))
+    re_used = np.zeros(n)
+    ex = np.zeros((n, E))
+    shed = np.zeros(n)
+    surplus = np.zeros(n)
+    head = np.zeros(n)
+    lo = np.empty(G)
+    hi = np.empty(G)
+    tw = np.empty(G * K)
+    tc = np.empty(G * K)
+    tg = np.empty(G * K, np.int64)
+    sw = np.empty(J)
+    sc = np.empty(J)
+    so = np.empty(J, np.int64)
+    prev = np.empty(G)
+    prev_on = np.empty(G, np.bool_)
+    max_seg = 0.0
+    for g in range(G):
+        prev[g] = p0[g] if init_on[g] else 0.0
+        prev_on[g] = init_on[g]
+        for k in range(K):
+            max_seg = max(max_seg, seg_cost[g, k])
+    for t in range(n):
+        must = 0.0
+        cap = 0.0
+        for g in range(G):
+            if on[t, g]:
+                l = elo[t, g]
+                u = ehi[t, g]
+                if prev_on[g]:
+                    l = max(l, prev[g] - rd[g])
+                    u = min(u, prev[g] + ru[g])
+                if u < l:
+                    u = l
+                lo[g] = l
+                hi[g] = u
+                must += l
+                cap += u if res_ramp else pmax[g]
+            else:
+                lo[g] = 0.0
+                hi[g] = 0.0
+            p[t, g] = lo[g]
+        for e in range(E):
+            ex[t, e] = ex_max[t, e]
+        need = demand[t] - must
+        if need < 0.0:
+            surplus[t] = -need
+            for g in range(G):
+                prev[g] = p[t, g]
+                prev_on[g] = on[t, g]
+                if on[t, g]:
+                    head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+            continue
+        nt = 0
+        for g in range(G):
+            if hi[g] <= lo[g]:
+                continue
+            pos = pmin[g]
+            for k in range(K):
+                s0 = pos
+                s1 = pos + seg_mw[g, k]
+                pos = s1
+                a0 = max(s0, lo[g])
+                a1 = min(s1, hi[g])
+                if a1 > a0 + 1e-12:
+                    tw[nt] = a1 - a0
+                    tc[nt] = seg_cost[g, k]
+                    tg[nt] = g
+                    nt += 1
+        order = np.argsort(tc[:nt], kind="mergesort")
+        free = cap - reserve[t] - must
+        ns = 0
+        acc = 0.0
+        for ii in range(nt):
+            i = order[ii]
+            w = tw[i]
+            if free > acc:
+                w1 = min(w, free - acc)
+                sw[ns] = w1
+                sc[ns] = tc[i]
+                so[ns] = tg[i]
+                ns += 1
+                if w - w1 > 1e-12:
+                    sw[ns] = w - w1
+                    sc[ns] = tc[i] + res_cost
+                    so[ns] = tg[i]
+                    ns += 1
+            else:
+                sw[ns] = w
+                sc[ns] = tc[i] + res_cost
+                so[ns] = tg[i]
+                ns += 1
+            acc += w
+        sw[ns] = re_tot[t]
+        sc[ns] = -curtail_cost
+        so[ns] = -1
+        ns += 1
+        for e in range(E):
+            sw[ns] = ex_max[t, e] - ex_min[t, e]
+            sc[ns] = ex_price[e]
+            so[ns] = -2 - e
+            ns += 1
+        sw[ns] = load_tot[t]
+        sc[ns] = max(voll, res_cost + max_seg + 1.0)  # shed only after the reserve is used
+        so[ns] = -1000000
+        ns += 1
+        order2 = np.argsort(sc[:ns], kind="mergesort")
+        for ii in range(ns):
+            if need <= 0.0:
+                break
+            i = order2[ii]
+            x = min(sw[i], need)
+            if x <= 0.0:
+                continue
+            o = so[i]
+            if o >= 0:
+                p[t, o] += x
+            elif o == -1:
+                re_used[t] += x
+            elif o == -1000000:
+                shed[t] += x
+            else:
+                ex[t, -2 - o] -= x
+            need -= x
+        for g in range(G):
+            prev[g] = p[t, g]
+            prev_on[g] = on[t, g]
+            if on[t, g]:
+                head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+    return p, re_used, ex, shed, surplus, head

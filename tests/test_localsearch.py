@@ -128,3 +128,36 @@ def test_thermal_reserve_hand_case():
     np.testing.assert_allclose(r, [su - pmin, ru - 0.5 * ru, min(su - p[2, g], ru), 0.0])
     loose = dataclasses.replace(sys, reserve_ramp_limited=False)
     np.testing.assert_allclose(invariants.thermal_reserve(loose, st, on, p)[:, g], np.where(on[:, g], pmax - p[:, g], 0))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dispatch_hours_bit_identical_to_the_sorting_twin(seed):
+    """The presorted, merging dispatch gives the same bits as sorting every hour (ties in
+    cost, reserve splits, exports at the renewables' price, shedding, surplus)."""
+    from naive import dispatch_hours_sorting
+
+    rng = np.random.default_rng(seed)
+    n, G, K_, E = int(rng.integers(1, 30)), int(rng.integers(1, 9)), int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    on = rng.random((n, G)) < 0.7
+    pmin = rng.uniform(0, 50, G)
+    pmax = pmin + rng.uniform(0, 120, G)
+    seg_mw = np.repeat(((pmax - pmin) / K_)[:, None], K_, 1)
+    seg_cost = np.sort(rng.choice([10.0, 20.0, 20.0, 30.0, 45.5], (G, K_)), axis=1)  # many ties
+    ru, rd = rng.uniform(5, 150, G), rng.uniform(5, 150, G)
+    p0, init_on = pmin + rng.random(G) * (pmax - pmin), rng.random(G) < 0.5
+    elo, ehi = K.ramp_envelope(on, p0, init_on, pmin, pmax, ru, rd, pmin + 0.5 * (pmax - pmin), pmax)
+    re_tot = rng.uniform(0, 100, n) * (rng.random(n) < 0.7)
+    ex_min = rng.uniform(0, 10, (n, E))
+    ex_max = ex_min + rng.uniform(0, 40, (n, E))
+    ex_price = rng.choice([-5.0, 20.0, 30.0], E)
+    load = rng.uniform(0, 400, n)
+    reserve = rng.uniform(0, 80, n) * (rng.random(n) < 0.6)
+    demand = load + ex_max.sum(axis=1) - rng.uniform(0, 50, n)
+    for res_ramp in (False, True):
+        for res_cost in (0.0, 15.0, 500.0):
+            args = (on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, 20.0 * (seed % 2),
+                    ex_min, ex_max, ex_price, load, reserve, res_cost, 1000.0, demand, res_ramp)
+            got = K.dispatch_hours(*args)
+            want = dispatch_hours_sorting(*args)
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a, b)

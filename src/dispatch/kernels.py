@@ -939,7 +939,6 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     n, G = on.shape
     K = seg_mw.shape[1]
     E = ex_min.shape[1]
-    J = G * K * 2 + E + 2
     p = np.zeros((n, G))
     re_used = np.zeros(n)
     ex = np.zeros((n, E))
@@ -951,12 +950,20 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     tw = np.empty(G * K)
     tc = np.empty(G * K)
     tg = np.empty(G * K, np.int64)
-    sw = np.empty(J)
-    sc = np.empty(J)
-    so = np.empty(J, np.int64)
     prev = np.empty(G)
     prev_on = np.empty(G, np.bool_)
     max_seg = 0.0
+    gorder = np.argsort(seg_cost.copy().ravel(), kind="mergesort")  # stable: ties by (unit, segment)
+    seg_lo = np.empty((G, K))
+    for g in range(G):
+        pos = pmin[g]
+        for k in range(K):
+            seg_lo[g, k] = pos
+            pos = pos + seg_mw[g, k]
+    aw = np.empty(G * K)
+    ow = np.empty(E + 2)
+    oc = np.empty(E + 2)
+    oo = np.empty(E + 2, np.int64)
     for g in range(G):
         prev[g] = p0[g] if init_on[g] else 0.0
         prev_on[g] = init_on[g]
@@ -993,68 +1000,90 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
                 if on[t, g]:
                     head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
             continue
+        # thermal pieces available this hour, cheapest first (presorted order)
         nt = 0
-        for g in range(G):
+        for ii in range(G * K):
+            j = gorder[ii]
+            g = j // K
+            k = j - g * K
             if hi[g] <= lo[g]:
                 continue
-            pos = pmin[g]
-            for k in range(K):
-                s0 = pos
-                s1 = pos + seg_mw[g, k]
-                pos = s1
-                a0 = max(s0, lo[g])
-                a1 = min(s1, hi[g])
-                if a1 > a0 + 1e-12:
-                    tw[nt] = a1 - a0
-                    tc[nt] = seg_cost[g, k]
-                    tg[nt] = g
-                    nt += 1
-        order = np.argsort(tc[:nt], kind="mergesort")
+            a0 = max(seg_lo[g, k], lo[g])
+            a1 = min(seg_lo[g, k] + seg_mw[g, k], hi[g])
+            if a1 > a0 + 1e-12:
+                tw[nt] = a1 - a0
+                tc[nt] = seg_cost[g, k]
+                tg[nt] = g
+                nt += 1
+        # the pieces, in order, while capacity is free above the reserve: their free part
+        # at cost (run A, ``aw``); the last one's remainder and all later pieces at cost +
+        # res_cost (run B); merged with the other offers (renewables, exports by price,
+        # shedding) in the order of a stable sort of A + B + others
         free = cap - reserve[t] - must
-        ns = 0
         acc = 0.0
-        for ii in range(nt):
-            i = order[ii]
-            w = tw[i]
-            if free > acc:
-                w1 = min(w, free - acc)
-                sw[ns] = w1
-                sc[ns] = tc[i]
-                so[ns] = tg[i]
-                ns += 1
-                if w - w1 > 1e-12:
-                    sw[ns] = w - w1
-                    sc[ns] = tc[i] + res_cost
-                    so[ns] = tg[i]
-                    ns += 1
-            else:
-                sw[ns] = w
-                sc[ns] = tc[i] + res_cost
-                so[ns] = tg[i]
-                ns += 1
-            acc += w
-        sw[ns] = re_tot[t]
-        sc[ns] = -curtail_cost
-        so[ns] = -1
-        ns += 1
-        for e in range(E):
-            sw[ns] = ex_max[t, e] - ex_min[t, e]
-            sc[ns] = ex_price[e]
-            so[ns] = -2 - e
-            ns += 1
-        sw[ns] = load_tot[t]
-        sc[ns] = max(voll, res_cost + max_seg + 1.0)  # shed only after the reserve is used
-        so[ns] = -1000000
-        ns += 1
-        order2 = np.argsort(sc[:ns], kind="mergesort")
-        for ii in range(ns):
-            if need <= 0.0:
+        na = 0
+        for i in range(nt):
+            if not free > acc:
                 break
-            i = order2[ii]
-            x = min(sw[i], need)
+            aw[i] = min(tw[i], free - acc)
+            na = i + 1
+            acc += tw[i]
+        has_rem = na > 0 and tw[na - 1] - aw[na - 1] > 1e-12
+        b0 = na - 1 if has_rem else na
+        nb = nt - b0
+        # the others, stably sorted by price
+        no = 0
+        ow[no] = re_tot[t]
+        oc[no] = -curtail_cost
+        oo[no] = -1
+        no += 1
+        for e in range(E):
+            ow[no] = ex_max[t, e] - ex_min[t, e]
+            oc[no] = ex_price[e]
+            oo[no] = -2 - e
+            no += 1
+        ow[no] = load_tot[t]
+        oc[no] = max(voll, res_cost + max_seg + 1.0)  # shed only after the reserve is used
+        oo[no] = -1000000
+        no += 1
+        for i in range(1, no):  # insertion sort, stable
+            j = i
+            while j > 0 and oc[j - 1] > oc[j]:
+                oc[j - 1], oc[j] = oc[j], oc[j - 1]
+                ow[j - 1], ow[j] = ow[j], ow[j - 1]
+                oo[j - 1], oo[j] = oo[j], oo[j - 1]
+                j -= 1
+        ia = 0
+        ib = 0
+        io = 0
+        while need > 0.0 and (ia < na or ib < nb or io < no):
+            # the next offer of each run (inf when the run is done); ties go to A, then B,
+            # then the others, as in a stable sort of A + B + others
+            ka = INF
+            if ia < na:
+                ka = tc[ia]
+            kb = INF
+            if ib < nb:
+                kb = tc[b0 + ib] + res_cost
+            ko = INF
+            if io < no:
+                ko = oc[io]
+            if ia < na and ka <= kb and ka <= ko:
+                w = aw[ia]
+                o = tg[ia]
+                ia += 1
+            elif ib < nb and kb <= ko:
+                i = b0 + ib
+                w = tw[i] - aw[i] if (ib == 0 and has_rem) else tw[i]
+                o = tg[i]
+                ib += 1
+            else:
+                w = ow[io]
+                o = oo[io]
+                io += 1
+            x = min(w, need)
             if x <= 0.0:
                 continue
-            o = so[i]
             if o >= 0:
                 p[t, o] += x
             elif o == -1:
