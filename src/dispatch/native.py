@@ -109,6 +109,7 @@ import numpy as np
 
 from . import _core
 from . import kernels as K
+from . import rampdp as RD
 from . import localsearch as LS
 from . import netsimplex as NS
 from .arrays import HydroTargets, State, SystemArrays, WindowSolution
@@ -194,6 +195,10 @@ class NativeOptions:
     """
 
     lr_iters: int = 25
+    lr_ramp_iters: int = 0
+    lr_cell_frac: float = 2.0
+    lr_max_cells: int = 8
+    lr_round: tuple = ()
     step0: float = 1.0
     patience: int = 4
     fw_iters: int = 20
@@ -265,6 +270,13 @@ class _Win:
         self.th_init_on = np.asarray(state.th_on, dtype=bool)
         self.th_init_h = np.asarray(state.th_hours, dtype=np.int64)
         self.th_p0 = np.asarray(state.th_p, dtype=np.float64)
+        span = sys.th_pmax - sys.th_pmin
+        binds = ((sys.th_ramp_up < span - 1e-9) | (sys.th_ramp_down < span - 1e-9)
+                 | (np.maximum(sys.th_su_ramp, sys.th_pmin) < sys.th_pmax - 1e-9)
+                 | (np.maximum(sys.th_sd_ramp, sys.th_pmin) < sys.th_pmax - 1e-9))
+        self.ramp_dp = bool(sys.n_th and np.any(binds))
+        self.use_ramp = False
+        self.cell_frac, self.max_cells = float(opt.lr_cell_frac), int(opt.lr_max_cells)
         G = sys.n_th
         self.force = np.zeros((n, G), dtype=np.int8)
         if G:
@@ -452,15 +464,23 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta
     sys = w.sys
     n = w.n
     pi = _nodal(w, lam, eta_p - eta_m)
-    c_on, p_on = K.thermal_on_cost_g(np.ascontiguousarray(pi[:, sys.th_bus]), mu, sys.th_pmin, sys.th_pmax,
-                                     sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost)
-    on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
-                              sys.th_min_down, w.th_init_on, w.th_init_h)
+    pig = np.ascontiguousarray(pi[:, sys.th_bus])
+    if w.use_ramp:  # ramps kept (a relaxation over output cells, dispatch.rampdp)
+        on, pg, head, val = RD.ramp_commit_dp(
+            pig, mu, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up, sys.th_min_down, w.th_init_on,
+            w.th_init_h, w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down, sys.th_su_ramp,
+            sys.th_sd_ramp, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, bool(sys.reserve_ramp_limited),
+            w.cell_frac, w.max_cells)
+        res = head.sum(axis=1)
+    else:
+        c_on, p_on = K.thermal_on_cost_g(pig, mu, sys.th_pmin, sys.th_pmax, sys.th_cost_pmin, sys.th_seg_mw,
+                                         sys.th_seg_cost)
+        on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
+                                  sys.th_min_down, w.th_init_on, w.th_init_h)
+        pg = p_on * on.astype(bool)
+        res = ((sys.th_pmax[None, :] - p_on) * on.astype(bool)).sum(axis=1)
     L = float(val.sum())
-    onf = on.astype(bool)
-    pg = p_on * onf
     inj = pg @ w.E_th - w.load
-    res = ((sys.th_pmax[None, :] - p_on) * onf).sum(axis=1)
     flow, fv = w.flex(lam, mu, pi)
     L += fv
     inj += K.flex_bus_injection(flow, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, n, sys.n_bus)
@@ -538,20 +558,22 @@ def _price_clip(sys: SystemArrays, price: np.ndarray) -> np.ndarray:
     return np.clip(price, min(0.0, -float(sys.curtail_cost)), float(sys.voll))
 
 
-def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
+def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: float, theta: float):
+    """Projected subgradient ascent on the Lagrangian dual (Polyak steps towards ``ub``,
+    halved after ``opt.patience`` steps without a new best). Returns the best value, its
+    multipliers and commitment, the average flows and commitments of the last two thirds
+    of the steps, and the final step factor."""
     sys = w.sys
     n = w.n
-    lam = _price_clip(sys, lam0)
-    mu = np.zeros(n)
-    ep, em = w.zero_nL.copy(), w.zero_nL.copy()
     best = -np.inf
     best_lam, best_mu, best_eta, best_on = lam.copy(), mu.copy(), ep - em, None
     avg = None
+    avg_on = np.zeros((n, sys.n_th))  # ergodic average of the dual commitments
     n_avg = 0
-    theta = opt.step0
     since = 0
     scale = max(float(np.abs(w.load_tot).mean()), 1.0)
-    for it in range(opt.lr_iters):
+    flow = None
+    for it in range(iters):
         L, g_lam, g_mu, g_ep, g_em, on, flow = _dual_value(w, lam, mu, ep, em, w.force)
         if L > best + 1e-9 * abs(best if np.isfinite(best) else 1.0):
             best, best_lam, best_mu, best_eta, best_on = L, lam.copy(), mu.copy(), ep - em, on
@@ -561,8 +583,9 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
             if since >= opt.patience:
                 theta *= 0.5
                 since = 0
-        if it >= opt.lr_iters // 3:
+        if it >= iters // 3:
             avg = flow.copy() if avg is None else avg + (flow - avg) / (n_avg + 1)
+            avg_on += (on - avg_on) / (n_avg + 1)
             n_avg += 1
         gm = np.where((mu <= 0) & (g_mu < 0), 0.0, g_mu)
         gp = np.where((ep <= 0) & (g_ep < 0), 0.0, g_ep)
@@ -579,7 +602,31 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
             em = np.maximum(em + step * g_em, 0.0)
     if avg is None:
         avg = flow
-    return best, best_lam, best_mu, best_eta, best_on, avg
+    return best, best_lam, best_mu, best_eta, best_on, avg, avg_on, theta
+
+
+def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
+    """The Lagrangian dual from the prices ``lam0``: ``opt.lr_iters`` steps with the plain
+    commitment program; then, where ramps can bind and ``opt.lr_ramp_iters`` > 0, more steps
+    with the ramp-aware one (:mod:`dispatch.rampdp`) from the best multipliers -- never
+    below the plain program there, so the bound only rises. The primal recovery uses the
+    plain phase; ``w.avg_on`` keeps the last phase's average commitment."""
+    sys = w.sys
+    lam = _price_clip(sys, lam0)
+    mu = np.zeros(w.n)
+    ep, em = w.zero_nL.copy(), w.zero_nL.copy()
+    w.use_ramp = False
+    best, b_lam, b_mu, b_eta, b_on, avg, avg_on, theta = _subgradient(w, opt, lam, mu, ep, em, opt.lr_iters, ub,
+                                                                      opt.step0)
+    w.avg_on = avg_on
+    if w.ramp_dp and opt.lr_ramp_iters > 0:
+        w.use_ramp = True
+        best2, *_rest, avg_on2, _t = _subgradient(w, opt, b_lam, b_mu, np.maximum(b_eta, 0.0),
+                                                 np.maximum(-b_eta, 0.0), opt.lr_ramp_iters, ub, theta)
+        w.use_ramp = False
+        best = max(best, best2)
+        w.avg_on = avg_on2
+    return best, b_lam, b_mu, b_eta, b_on, avg
 
 
 # ----------------------------------------------------------------------------------------
@@ -1186,6 +1233,16 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             kicked += 1
             on_ls = _search(w, on_k, best_x, opt)
             primal(on_k if on_ls is None else on_ls, best_x, opt.fw_iters_screen)
+    # 5b. more starts: the dual commitments' average rounded at each threshold (min
+    # up/down kept, start-up costs aside), then searched
+    for theta in opt.lr_round:
+        cost = (theta - w.avg_on) * 1e6
+        on_r, _v = _core.commit_dp(cost, w.zeros_nG, w.force, sys.th_su_lag, np.zeros_like(sys.th_su_cost),
+                                   sys.th_min_up, sys.th_min_down, w.th_init_on, w.th_init_h)
+        sol_r, _x, _p = primal(on_r.astype(bool), avg, opt.fw_iters_screen)
+        on_ls = _search(w, sol_r.th_on, avg, opt) if opt.search_passes > 0 else None
+        if on_ls is not None:
+            primal(on_ls, avg, opt.fw_iters_screen)
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
