@@ -28,6 +28,12 @@ No external solver is called. A window is solved in two phases.
      commitment toward the load side and the dual value stays a certified bound.
 
    Multipliers follow Polyak subgradient steps (projected). The best dual value is ``lower_bound``.
+   With ``lr_ramp_iters`` > 0 (PGLib-UC's options) a second phase continues from the best
+   multipliers with each thermal unit's *ramp-aware* program (:mod:`dispatch.rampdp`: ramp,
+   start-up and shut-down limits kept, over output cells -- still a relaxation, so still a
+   valid bound, and never below the plain program at the same multipliers). With
+   ``lr_round`` the dual commitments' average over the last steps, rounded at each
+   threshold (min up/down kept), starts one more commitment search after step 5 below.
 
 2. **Primal recovery** (a feasible schedule, ``objective``).
 
@@ -109,6 +115,7 @@ import numpy as np
 
 from . import _core
 from . import kernels as K
+from . import drkernels as DRK
 from . import rampdp as RD
 from . import localsearch as LS
 from . import netsimplex as NS
@@ -127,6 +134,13 @@ class NativeOptions:
     Attributes
     ----------
     lr_iters : subgradient iterations of the Lagrangian dual.
+    lr_ramp_iters : more iterations with the ramp-aware unit program (:mod:`dispatch.rampdp`),
+        from the best multipliers (0: none; only where some unit's ramps can bind).
+    lr_cell_frac, lr_max_cells : its output cells are at most ``min(ru, rd) / lr_cell_frac``
+        wide, at most ``lr_max_cells`` intervals per unit (plus points at pmin and the
+        start-up/shut-down capabilities).
+    lr_round : thresholds at which the average dual commitment is rounded into extra
+        search starts (each: one schedule and one local search).
     step0 : initial Polyak step factor (halved after ``patience`` non-improving steps).
     patience : see ``step0``.
     fw_iters : Frank-Wolfe iterations of the hydro/storage dispatch.
@@ -1013,31 +1027,12 @@ def _dr_dispatch(w: _Win, need: np.ndarray, price: np.ndarray) -> tuple[np.ndarr
     Returns ``dr_p``, ``dr_rebound`` (n, D) that pass :func:`dispatch.invariants.check_solution`.
     """
     sys = w.sys
-    n, D = w.n, sys.n_dr
-    dr_p = np.zeros((n, D))
-    dr_rb = np.zeros((n, D))
-    left = need.copy()
-    bus_room = w.load.copy()
-    events = w.dr_left.copy()
-    for d in np.lexsort((sys.dr_payback_frac, sys.dr_cost)):
-        if events[d] <= 0 or sys.dr_pmax[d] <= 0 or sys.dr_cost[d] >= sys.voll:
-            continue
-        b, frac = sys.dr_bus[d], float(sys.dr_payback_frac[d])
-        dr_p[:, d], _ = _dr_events(np.minimum(left, bus_room[:, b]), float(sys.dr_pmax[d]), int(sys.dr_max_dur[d]),
-                                   int(events[d]))
-        if frac > 0 and dr_p[:, d].any():
-            _dr_payback(dr_p[:, d], dr_rb[:, d], frac, float(sys.dr_pmax[d]), price, left)
-        act = dr_p[:, d] > 1e-6
-        dr_p[~act, d] = 0.0
-        starts = int((act & ~np.concatenate([[False], act[:-1]])).sum())
-        if starts > events[d]:  # payback cuts split an event: drop the programme in this window
-            dr_p[:, d] = 0.0
-            dr_rb[:, d] = 0.0
-            starts = 0
-        events[d] -= starts
-        left -= dr_p[:, d]
-        bus_room[:, b] -= dr_p[:, d] - dr_rb[:, d]
-    return dr_p, dr_rb
+    return DRK.dr_dispatch(
+        np.asarray(need, float), np.asarray(w.load, float), np.asarray(w.dr_left, np.int64),
+        np.lexsort((sys.dr_payback_frac, sys.dr_cost)).astype(np.int64),
+        np.argsort(price, kind="stable").astype(np.int64), np.asarray(sys.dr_bus, np.int64),
+        np.asarray(sys.dr_pmax, float), np.asarray(sys.dr_cost, float), np.asarray(sys.dr_max_dur, np.int64),
+        np.asarray(sys.dr_payback_frac, float), float(sys.voll))
 
 
 def _absorb_storage(w: _Win, surplus: np.ndarray, ch: np.ndarray, dis: np.ndarray, e: np.ndarray) -> None:
@@ -1068,25 +1063,6 @@ def _absorb_storage(w: _Win, surplus: np.ndarray, ch: np.ndarray, dis: np.ndarra
         surplus[t] = max(left, 0.0)
 
 
-def _dr_events(need: np.ndarray, pmax: float, max_dur: int, events: int) -> tuple[np.ndarray, int]:
-    """Reduction covering ``need`` (n,) hour by hour: at most ``pmax``, events of at most
-    ``max_dur`` hours with an idle hour between them, at most ``events`` events.
-
-    Returns the reduction and the events used.
-    """
-    x = np.zeros(need.shape[0])
-    run = used = 0
-    for t in range(need.shape[0]):
-        v = min(pmax, need[t])
-        if v <= 1e-6 or run >= max_dur or (run == 0 and used >= events):
-            run = 0
-            continue
-        used += run == 0
-        x[t] = v
-        run += 1
-    return x, used
-
-
 def _dr_for_shedding(w: _Win, shed: np.ndarray, dr_p: np.ndarray) -> np.ndarray:
     """Replace shedding left at a bus by demand response of that bus (in place on ``shed``).
 
@@ -1094,44 +1070,10 @@ def _dr_for_shedding(w: _Win, shed: np.ndarray, dr_p: np.ndarray) -> np.ndarray:
     and so every line flow, stays the same, and the cost falls by ``voll - dr_cost``.
     """
     sys = w.sys
-    for d in np.argsort(sys.dr_cost, kind="stable"):
-        if sys.dr_payback_frac[d] > 0 or dr_p[:, d].any() or w.dr_left[d] <= 0 or sys.dr_cost[d] >= sys.voll:
-            continue
-        b = sys.dr_bus[d]
-        if shed[:, b].sum() <= 1e-6:
-            continue
-        x, _ = _dr_events(shed[:, b], float(sys.dr_pmax[d]), int(sys.dr_max_dur[d]), int(w.dr_left[d]))
-        dr_p[:, d] = x
-        shed[:, b] -= x
-    return dr_p
-
-
-def _dr_payback(p: np.ndarray, rb: np.ndarray, frac: float, pmax: float, price: np.ndarray, short: np.ndarray) -> None:
-    """Place ``frac * p`` of rebound after each reduction, cheapest hours first (in place).
-
-    Rebound owed by hour t may be taken at any later idle, non-short hour; what finds no
-    hour is removed from the latest reductions.
-    """
-    n = p.shape[0]
-    free = (p <= 1e-6) & (short <= 1e-6)
-    order = np.argsort(price, kind="stable")
-    for t in range(n - 1, -1, -1):
-        if p[t] <= 1e-6:
-            continue
-        owe = frac * p[t]
-        for u in order:
-            if owe <= 1e-9:
-                break
-            if u <= t or not free[u]:
-                continue
-            x = min(pmax - rb[u], owe)
-            if x > 0:
-                rb[u] += x
-                owe -= x
-        if owe > 1e-9:
-            p[t] -= owe / frac
-            if p[t] <= 1e-6:
-                p[t] = 0.0
+    return DRK.dr_for_shedding(
+        shed, dr_p, np.asarray(w.dr_left, np.int64), np.argsort(sys.dr_cost, kind="stable").astype(np.int64),
+        np.asarray(sys.dr_bus, np.int64), np.asarray(sys.dr_pmax, float), np.asarray(sys.dr_cost, float),
+        np.asarray(sys.dr_max_dur, np.int64), np.asarray(sys.dr_payback_frac, float), float(sys.voll))
 
 
 def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: HydroTargets | None,
