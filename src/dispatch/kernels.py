@@ -27,7 +27,6 @@ import numpy as np
 from ._jit import njit
 
 BIG_CAP = 1e12
-mcf_stats = np.zeros(2, np.int64)
 INF = np.inf
 
 # arc roles in the flexible graph
@@ -869,14 +868,6 @@ def stack_left_price(width, mcost, nseg, D, dump_cost):
 
 
 @njit
-def stack_total(width, mcost, nseg, D, dump_cost):
-    v = 0.0
-    for t in range(D.shape[0]):
-        v += stack_cost(width, mcost, nseg, t, D[t], dump_cost)
-    return v
-
-
-@njit
 def fw_line_search(width, mcost, nseg, D, dD, dlin, dump_cost, iters):
     """argmin over g in [0, 1] of sum_t stack(D + g dD) + g dlin (convex: bisection)."""
     lo = 0.0
@@ -1193,12 +1184,6 @@ def _seg_cost_at(g, p, pmin, seg_mw, seg_cost, up):
                 return seg_cost[g, k], p - pos
         pos = s1
     return 0.0, 0.0
-
-
-@njit
-def line_flows(ptdf, inj):
-    """(n, L) DC flows for bus injections (n, B)."""
-    return inj @ ptdf.T
 
 
 @njit

@@ -972,6 +972,11 @@ def _fixed_lp(model: WindowModel, x_mip: np.ndarray, opt: MilpOptions) -> tuple[
             return sol, n_lp
 
 
+def _rel_gap(ub: float, bound: float) -> float:
+    """Relative MIP gap of an incumbent ``ub`` over a bound, as HiGHS reports it."""
+    return (ub - bound) / max(abs(ub), 1e-9)
+
+
 def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[str, Any]:
     """Solve a built window: MIP with lazy lines, then the LP with binaries fixed.
 
@@ -1014,7 +1019,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         if got is not None:
             ub = float(h.getInfo().objective_function_value)
             late = deadline is not None and time.perf_counter() > deadline
-            if late or ub - bound <= opt.mip_rel_gap * max(abs(ub), 1e-9):
+            if late or _rel_gap(ub, bound) <= opt.mip_rel_gap:
                 sol, repaired, lp_rounds, ok = got, True, n_lp, True
             else:
                 start = highspy.HighsSolution()
@@ -1077,8 +1082,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
                 if repair(x_try, obj):
                     mip_status = "relaxation rounded"
             if repaired:
-                ub = float(h.getInfo().objective_function_value)
-                gap = (ub - bound) / max(abs(ub), 1e-9)
+                gap = _rel_gap(float(h.getInfo().objective_function_value), bound)
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
     while not repaired:
         if start is not None:
@@ -1107,9 +1111,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         if not added:
             break
         if opt.repair and mip and repair(x, bound):
-            gap = (float(h.getInfo().objective_function_value) - bound) / max(
-                abs(float(h.getInfo().objective_function_value)), 1e-9
-            )
+            gap = _rel_gap(float(h.getInfo().objective_function_value), bound)
             break
         if deadline is not None and time.perf_counter() > deadline:
             raise EngineError(f"window t0={model.t0}: time limit reached while adding lazy constraints")
