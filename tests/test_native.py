@@ -208,3 +208,19 @@ def test_network_replan_skipped_without_congestion():
     pi = sol.info["pi"]
     assert np.all(pi.max(axis=1) == pi.min(axis=1))
     assert "replan_evals" not in sol.info
+
+
+@pytest.mark.parametrize("network,seed", [(True, 7), (False, 3), (True, 3)])
+def test_final_bound_phase_only_raises_the_bound(network, seed):
+    """The last dual phase (lr_bound_iters, ramp-aware where ramps bind) runs after the
+    primal: the schedule is bit-identical, the bound no lower and still below milp's optimum."""
+    sys = testing.toy_system(24, seed=seed, network=network)
+    st = initial_state(sys)
+    tg = _targets(sys, st)
+    off = native.solve_window(sys, 0, 24, st, tg, native.NativeOptions(lr_bound_iters=0))
+    on = native.solve_window(sys, 0, 24, st, tg, native.NativeOptions(lr_bound_iters=40))
+    assert on.objective == off.objective
+    np.testing.assert_array_equal(on.th_p, off.th_p)
+    assert on.lower_bound >= off.lower_bound
+    ref = milp.solve_window(sys, 0, 24, st, tg)
+    assert on.lower_bound <= ref.objective * (1 + 1e-6) + 1e-6

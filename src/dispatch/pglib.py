@@ -538,7 +538,7 @@ def solve_pglib(
 #: RTS-GMLC: 1.80 % -> 1.47 % under the reference objectives on average) and one more
 #: search start from the average dual commitment rounded at 0.3 (RTS-GMLC + California:
 #: mean +1.22 % -> +0.98 %, 8 of 13 within 1 %, never worse; about 2x the time).
-PGLIB_NATIVE = {"lr_iters": 300, "patience": 8, "lr_ramp_iters": 300, "lr_round": (0.3,)}
+PGLIB_NATIVE = {"lr_iters": 300, "patience": 8, "lr_bound_iters": 300, "lr_round": (0.3,)}
 
 
 def _engine_options(engine: str, time_limit_s: float | None) -> Any:
