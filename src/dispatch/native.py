@@ -579,11 +579,11 @@ def _price_clip(sys: SystemArrays, price: np.ndarray) -> np.ndarray:
     return np.clip(price, min(0.0, -float(sys.curtail_cost)), float(sys.voll))
 
 
-def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: float, theta: float):
-    """Projected subgradient ascent on the Lagrangian dual (Polyak steps towards ``ub``,
-    halved after ``opt.patience`` steps without a new best). Returns the best value, its
-    multipliers and commitment, the average flows and commitments of the last two thirds
-    of the steps, and the final step factor."""
+def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: float):
+    """Projected subgradient ascent on the Lagrangian dual from ``lam, mu, ep, em`` (Polyak
+    steps towards ``ub``, factor ``opt.step0`` halved after ``opt.patience`` steps without a
+    new best). Returns the best value, its multipliers and commitment, and the average flows
+    and commitments of the last two thirds of the steps."""
     sys = w.sys
     n = w.n
     best = -np.inf
@@ -592,6 +592,7 @@ def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: f
     avg_on = np.zeros((n, sys.n_th))  # ergodic average of the dual commitments
     n_avg = 0
     since = 0
+    theta = opt.step0
     scale = max(float(np.abs(w.load_tot).mean()), 1.0)
     flow = None
     for it in range(iters):
@@ -623,7 +624,7 @@ def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: f
             em = np.maximum(em + step * g_em, 0.0)
     if avg is None:
         avg = flow
-    return best, best_lam, best_mu, best_eta, best_on, avg, avg_on, theta
+    return best, best_lam, best_mu, best_eta, best_on, avg, avg_on
 
 
 def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
@@ -634,8 +635,7 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     lam = _price_clip(sys, lam0)
     mu = np.zeros(w.n)
     ep, em = w.zero_nL.copy(), w.zero_nL.copy()
-    best, b_lam, b_mu, b_eta, b_on, avg, avg_on, _theta = _subgradient(w, opt, lam, mu, ep, em, opt.lr_iters, ub,
-                                                                       opt.step0)
+    best, b_lam, b_mu, b_eta, b_on, avg, avg_on = _subgradient(w, opt, lam, mu, ep, em, opt.lr_iters, ub)
     w.avg_on = avg_on
     w.lr_best = (b_lam, b_mu, b_eta)
     return best, b_lam, b_mu, b_eta, b_on, avg
@@ -652,7 +652,7 @@ def _final_bound(w: _Win, opt: NativeOptions, ub: float) -> float:
     w.use_ramp = bool(w.ramp_dp and opt.lr_ramp)
     try:
         best = _subgradient(w, opt, b_lam, b_mu, np.maximum(b_eta, 0.0), np.maximum(-b_eta, 0.0), opt.lr_bound_iters,
-                            ub, opt.step0)[0]
+                            ub)[0]
     finally:
         w.use_ramp = False
     return best
@@ -1192,7 +1192,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             primal(on_k if on_ls is None else on_ls, best_x, opt.fw_iters_screen)
     # 5b. more starts: the dual commitments' average rounded at each threshold (min
     # up/down kept, start-up costs aside), then searched
-    for theta in opt.lr_round:
+    for theta in opt.lr_round if sys.n_th else ():
         cost = (theta - w.avg_on) * 1e6
         on_r, _v = _core.commit_dp(cost, w.zeros_nG, w.force, sys.th_su_lag, np.zeros_like(sys.th_su_cost),
                                    sys.th_min_up, sys.th_min_down, w.th_init_on, w.th_init_h)
