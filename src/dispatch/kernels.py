@@ -927,6 +927,22 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
         curtailed and exports at their maximum (the caller must absorb it).
     head : (n,) thermal reserve of the dispatch (see above).
     """
+    e0 = np.empty((0, 0))
+    z0 = np.empty(0)
+    return dispatch_hours_from(0, e0, z0, e0, z0, z0, z0, on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw,
+                               seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost,
+                               voll, demand, res_ramp)
+
+
+@njit
+def dispatch_hours_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo, ehi, p0, init_on, ru, rd, pmin,
+                        pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
+                        res_cost, voll, demand, res_ramp):
+    """:func:`dispatch_hours` with hours before ``t_from`` copied from an earlier dispatch
+    ``b_*`` of the same inputs (its output for those hours depends on nothing later, so the
+    result is bit-identical to a full run while the inputs before ``t_from`` are the same;
+    the commitment search re-dispatches only from the first hour a move touches)."""
+
     n, G = on.shape
     K = seg_mw.shape[1]
     E = ex_min.shape[1]
@@ -960,7 +976,20 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
         prev_on[g] = init_on[g]
         for k in range(K):
             max_seg = max(max_seg, seg_cost[g, k])
-    for t in range(n):
+    if t_from > 0:
+        for t in range(t_from):
+            for g in range(G):
+                p[t, g] = b_p[t, g]
+            for e in range(E):
+                ex[t, e] = b_ex[t, e]
+            re_used[t] = b_re[t]
+            shed[t] = b_shed[t]
+            surplus[t] = b_sur[t]
+            head[t] = b_head[t]
+        for g in range(G):
+            prev[g] = p[t_from - 1, g]
+            prev_on[g] = on[t_from - 1, g]
+    for t in range(t_from, n):
         must = 0.0
         cap = 0.0
         for g in range(G):
@@ -1105,11 +1134,25 @@ def dispatch_ahead(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     amount (and by ``ru`` per hour further back), then dispatches again; the round with
     the least shortage + surplus is returned (ties: the first). ``elo`` is not modified.
     """
+    e0 = np.empty((0, 0))
+    z0 = np.empty(0)
+    return dispatch_ahead_from(0, e0, z0, e0, z0, z0, z0, on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw,
+                               seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost,
+                               voll, demand, res_ramp, prio, rounds)
+
+
+@njit
+def dispatch_ahead_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo, ehi, p0, init_on, ru, rd, pmin,
+                        pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
+                        res_cost, voll, demand, res_ramp, prio, rounds):
+    """:func:`dispatch_ahead` whose first pass copies the hours before ``t_from`` from the
+    first pass ``b_*`` of the same inputs there (:func:`dispatch_hours_from`); the look-ahead
+    rounds re-dispatch every hour as before, so the result is bit-identical."""
     n, G = on.shape
     lo = elo.copy()
-    p, re_used, ex, shed, surplus, head = dispatch_hours(
-        on, lo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
-        ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
+    p, re_used, ex, shed, surplus, head = dispatch_hours_from(
+        t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, lo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw,
+        seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
     best_bad = _shortage(shed, surplus, head, reserve, res_ramp)
     bp, bre, bex, bsh, bsu, bhe = p, re_used, ex, shed, surplus, head
     for _ in range(rounds):

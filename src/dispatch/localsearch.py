@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
-from .kernels import dispatch_ahead, ramp_envelope_unit, thermal_cost_rows
+from .kernels import dispatch_ahead_from, dispatch_hours, dispatch_hours_from, ramp_envelope_unit, thermal_cost_rows
 
 
 @njit
@@ -86,9 +86,23 @@ def dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_
                   prio, rounds):
     """Cost of the merit-order dispatch of a commitment (start-ups excluded) and the (n,)
     flags of hours that shed load or fall short of reserve."""
-    p, re_used, ex, shed, surplus, head = dispatch_ahead(
-        on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
-        ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp, prio, rounds)
+    e0 = np.empty((0, 0))
+    z0 = np.empty(0)
+    return dispatch_cost_from(0, e0, z0, e0, z0, z0, z0, on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin,
+                              seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
+                              res_cost, voll, demand, dump, res_ramp, prio, rounds)
+
+
+@njit
+def dispatch_cost_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo, ehi, p0, init_on, ru, rd, pmin,
+                       pmax, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot,
+                       reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds):
+    """:func:`dispatch_cost` re-dispatching from hour ``t_from`` on (the first pass before it
+    copied from ``b_*``, see :func:`dispatch.kernels.dispatch_ahead_from`): the same bits."""
+    p, re_used, ex, shed, surplus, head = dispatch_ahead_from(
+        t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw,
+        seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp,
+        prio, rounds)
     n = on.shape[0]
     E = ex.shape[1]
     running = thermal_cost_rows(p, on, pmin, cost_pmin, seg_mw, seg_cost)
@@ -157,16 +171,41 @@ def _cover_moves(g, s, e, short_h, min_up, ca, cb, nc):
 
 
 @njit
-def _evaluate(on, g, sug_out, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp, sd_ramp,
-              cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
+def _first_diff(on, elo, ehi, base):
+    """First hour where the commitment or an envelope differs from the base's (n if none)."""
+    on0, elo0, ehi0 = base[6], base[7], base[8]
+    n, G = on.shape
+    for t in range(n):
+        for g in range(G):
+            if on[t, g] != on0[t, g] or elo[t, g] != elo0[t, g] or ehi[t, g] != ehi0[t, g]:
+                return t
+    return n
+
+
+@njit
+def _evaluate(on, g, sug_out, elo, ehi, base, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
+              sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
               res_cost, voll, demand, dump, res_ramp, prio, rounds):
     """Dispatch cost and short hours after unit ``g``'s column changed (its envelope
-    recomputed; its start-up cost into ``sug_out[0]``)."""
+    recomputed; its start-up cost into ``sug_out[0]``), re-dispatched from the first hour
+    that differs from ``base`` (:func:`_base`)."""
     ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su_ramp, sd_ramp, elo, ehi)
     sug_out[0] = unit_startup_cost(on, g, init_on, init_h, su_lag, su_cost)
-    return dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_tot,
-                         curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, dump,
-                         res_ramp, prio, rounds)
+    t_from = min(_first_diff(on, elo, ehi, base), on.shape[0] - 1)
+    return dispatch_cost_from(t_from, base[0], base[1], base[2], base[3], base[4], base[5], on, elo, ehi, p0, init_on,
+                              ru, rd, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+                              ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
+
+
+@njit
+def _base(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+          ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp):
+    """The current commitment's first-pass dispatch (p, re, ex, shed, surplus, head) and
+    copies of ``on``, ``elo``, ``ehi``: what moves re-dispatch from."""
+    p, re_used, ex, shed, surplus, head = dispatch_hours(
+        on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+        ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
+    return (p, re_used, ex, shed, surplus, head, on.copy(), elo.copy(), ehi.copy())
 
 
 @njit
@@ -209,6 +248,8 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                                  demand, dump, res_ramp, prio, rounds)
     cur += su_g.sum()
     cost0 = cur
+    base = _base(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
+                 ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
     n_cand = n * (2 * max_shift + 16) + 3 * n + 1
     ca = np.empty(n_cand, np.int64)
     cb = np.empty(n_cand, np.int64)
@@ -242,7 +283,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                     mv_u[0], mv_a[0], mv_b[0] = g, a, b
                     su_sum = su_g.sum() - su_g[g]
                     evals += 1
-                    val, sh = _evaluate(on, g, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
+                    val, sh = _evaluate(on, g, sug, elo, ehi, base, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
                     su_sum += sug[0]
@@ -280,7 +321,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                                     any_ok = True
                                     old_su = su_g[u]
                                     evals += 1
-                                    v2, _sh2 = _evaluate(on, u, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
+                                    v2, _sh2 = _evaluate(on, u, sug, elo, ehi, base, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
                                     v2 += su_sum - old_su + sug[0]
@@ -297,7 +338,7 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                         mv_u[nmv], mv_a[nmv], mv_b[nmv] = c_u, c_a, c_b
                         nmv += 1
                         evals += 1
-                        val, sh = _evaluate(on, c_u, sug, elo, ehi, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
+                        val, sh = _evaluate(on, c_u, sug, elo, ehi, base, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
                                      sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max,
                                      ex_price, load_tot, reserve, res_cost, voll, demand, dump, res_ramp, prio, rounds)
                         su_sum += c_su
@@ -325,6 +366,8 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
                 short_h[:] = best_short
                 moves += 1
                 improved = True
+                base = _base(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
+                             ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp)
         if not improved:
             break
     return on, cost0, cur, moves, evals
