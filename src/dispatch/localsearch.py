@@ -16,11 +16,15 @@ evaluated exactly on the dispatch model of :func:`dispatch.kernels.dispatch_ahea
 
 with the flexible (hydro/storage) injection held fixed, and the envelope of the moved
 unit recomputed (:func:`dispatch.kernels.ramp_envelope_unit`). For each unit the best
-improving move is taken; passes repeat until none improves (or ``max_passes``). No
+improving move is taken; passes repeat until none improves (or ``max_passes``). A move
+is re-dispatched only from the first hour where the commitment or an envelope differs
+from the current one, the earlier hours copied from the current commitment's first pass
+(:func:`dispatch_cost_from`; the same bits as a full re-dispatch, tested). No
 network here: the caller re-solves the improved commitment with the full primal (flows,
 network repair) and keeps it only if it is better there.
 
-Every kernel has a plain-Python twin in ``tests/naive.py``.
+Every kernel has a plain-Python twin in ``tests/naive.py``, or (the incremental re-dispatch)
+is tested against the full one.
 """
 
 from __future__ import annotations
