@@ -170,18 +170,6 @@ def _case(rng):
     return n, B, need, price, load, prog
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_pairwise_sum_matches_numpy(seed):
-    rng = np.random.default_rng(seed)
-    sizes = list(range(0, 20)) + [63, 64, 65, 127, 128, 129, 200, 255, 256, 257, 1000, 8193, 20_001]
-    for n in sizes:
-        a = rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-8, 8, (n, 3))
-        for b in range(3):
-            col = a[:, b]
-            assert DRK.pairwise_sum(col) == col.sum()
-            assert DRK.pairwise_sum(np.ascontiguousarray(col)) == col.sum()
-
-
 def test_events_matches_twin():
     rng = np.random.default_rng(11)
     for _ in range(400):

@@ -3,9 +3,12 @@
 Compiled versions of the demand-response helpers of :mod:`dispatch.native` (called by its
 ``_dr_dispatch`` and ``_dr_for_shedding``; until session 5 they were Python loops, ~14 % of a
 year's run). They perform the same floating-point operations in the same order as the
-Python originals, so their results are bit-identical; ``tests/test_drkernels.py`` keeps the
-Python originals as twins and compares them on random cases. Orders that need a stable sort are computed by the caller
-(NumPy) and passed in as ``int64`` arrays; nothing here validates input.
+Python originals, except that the 1e-6 MW test of a bus's total shedding sums in hour order
+where NumPy sums pairwise (the two totals differ in the last bits, which matters only for a
+total within rounding of 1e-6 MW); ``tests/test_drkernels.py`` keeps the Python originals
+as twins and compares them bit for bit on random cases. Orders that need a stable sort are
+computed by the caller (NumPy) and passed in as ``int64`` arrays; nothing here validates
+input.
 
 Kernels
 -------
@@ -16,7 +19,6 @@ Kernels
   would shed (reduction, payback, event count).
 * :func:`dr_for_shedding` -- shedding left at a bus replaced by an unused programme
   without payback.
-* :func:`pairwise_sum` -- ``np.sum`` of a 1-D array, summed in NumPy's (pairwise) order.
 """
 
 from __future__ import annotations
@@ -25,118 +27,7 @@ import numpy as np
 
 from ._jit import njit
 
-__all__ = ["dr_dispatch", "dr_events", "dr_for_shedding", "dr_payback", "pairwise_sum"]
-
-_PW_BLOCK = 128  # NumPy's PW_BLOCKSIZE (numpy/_core/src/umath/loops_utils.h.src)
-
-
-@njit
-def _block_sum(a, lo, n):
-    """NumPy's ``pairwise_sum`` of ``a[lo:lo + n]`` for ``n <= 128`` (one leaf)."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0 = a[lo]
-    r1 = a[lo + 1]
-    r2 = a[lo + 2]
-    r3 = a[lo + 3]
-    r4 = a[lo + 4]
-    r5 = a[lo + 5]
-    r6 = a[lo + 6]
-    r7 = a[lo + 7]
-    i = 8
-    stop = n - n % 8
-    while i < stop:
-        r0 += a[lo + i]
-        r1 += a[lo + i + 1]
-        r2 += a[lo + i + 2]
-        r3 += a[lo + i + 3]
-        r4 += a[lo + i + 4]
-        r5 += a[lo + i + 5]
-        r6 += a[lo + i + 6]
-        r7 += a[lo + i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@njit
-def _pairwise(a):
-    """NumPy's ``pairwise_sum`` of ``a`` (same additions, same order).
-
-    NumPy splits a block of more than 128 values at ``n2 = n // 2`` rounded down to a
-    multiple of 8 and adds the two halves' sums. The recursion is unrolled onto an explicit
-    stack (a recursive kernel crashes when Numba loads it from its disk cache).
-    """
-    n = a.shape[0]
-    if n <= _PW_BLOCK:
-        return _block_sum(a, 0, n)
-    # frames of the unrolled recursion; stage 0: to expand, 1: left half being summed,
-    # 2: right half being summed (left sum kept in ``left``); the top frame is always at 0
-    lo_s = np.empty(64, np.int64)
-    n_s = np.empty(64, np.int64)
-    stage = np.empty(64, np.int64)
-    left = np.empty(64)
-    lo_s[0] = 0
-    n_s[0] = n
-    stage[0] = 0
-    sp = 1
-    result = 0.0
-    while sp > 0:
-        f = sp - 1
-        m = n_s[f]
-        if m > _PW_BLOCK:  # expand the left half
-            stage[f] = 1
-            m2 = m // 2
-            m2 -= m2 % 8
-            lo_s[sp] = lo_s[f]
-            n_s[sp] = m2
-            stage[sp] = 0
-            sp += 1
-            continue
-        val = _block_sum(a, lo_s[f], m)
-        sp -= 1
-        while True:  # hand the sum up
-            if sp == 0:
-                result = val
-                break
-            p = sp - 1
-            if stage[p] == 1:  # it was the left half: keep it, expand the right half
-                left[p] = val
-                stage[p] = 2
-                m2 = n_s[p] // 2
-                m2 -= m2 % 8
-                lo_s[sp] = lo_s[p] + m2
-                n_s[sp] = n_s[p] - m2
-                stage[sp] = 0
-                sp += 1
-                break
-            val = left[p] + val  # it was the right half: the parent's sum is complete
-            sp -= 1
-    return result
-
-
-@njit
-def pairwise_sum(a):
-    """Sum of a 1-D float array, bit-identical to ``a.sum()`` in NumPy.
-
-    Parameters
-    ----------
-    a : ndarray of float64, shape (n,)
-        Values (any stride).
-
-    Returns
-    -------
-    float
-        ``0.0`` plus NumPy's pairwise sum of ``a`` (the reduction starts from the identity).
-    """
-    return 0.0 + _pairwise(a)
-
+__all__ = ["dr_dispatch", "dr_events", "dr_for_shedding", "dr_payback"]
 
 @njit
 def dr_events(need, pmax, max_dur, events):
@@ -324,7 +215,7 @@ def dr_for_shedding(shed, dr_p, dr_left, cost_order, dr_bus, dr_pmax, dr_cost, d
 
     Programmes in ``cost_order`` without payback, unused in the window (``dr_p[:, d]`` all
     zero), with events left and cheaper than ``voll``, at a bus that sheds more than 1e-6 MW
-    in all (NumPy's summation order): their :func:`dr_events` reduction of the shedding is
+    in all: their :func:`dr_events` reduction of the shedding is
     written to ``dr_p[:, d]`` and taken off ``shed[:, b]``.
 
     Parameters
@@ -366,7 +257,10 @@ def dr_for_shedding(shed, dr_p, dr_left, cost_order, dr_bus, dr_pmax, dr_cost, d
         if dr_payback_frac[d] > 0 or used or dr_left[d] <= 0 or dr_cost[d] >= voll:
             continue
         b = dr_bus[d]
-        if pairwise_sum(shed[:, b]) <= 1e-6:
+        tot = 0.0
+        for t in range(n):
+            tot += shed[t, b]
+        if tot <= 1e-6:
             continue
         x, _ = dr_events(shed[:, b], dr_pmax[d], dr_max_dur[d], dr_left[d])
         for t in range(n):
