@@ -595,6 +595,17 @@ def thermal_on_cost(lam, mu, pmin, pmax, cost_pmin, seg_mw, seg_cost):
 
 
 @njit
+def startup_category(su_lag, g, off_h):
+    """Unit ``g``'s start-up category after ``off_h`` hours offline: the last ``s`` with
+    ``su_lag[g, s] <= off_h`` (0 if none), as :func:`dispatch.costs.startup_costs`."""
+    cat = 0
+    for s in range(su_lag.shape[1]):
+        if su_lag[g, s] <= off_h:
+            cat = s
+    return cat
+
+
+@njit
 def ramp_envelope(on, p0, init_on, pmin, pmax, ru, rd, su, sd):
     """(n, G) lower/upper output bounds implied by commitment and ramp limits.
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
-from .kernels import dispatch_ahead_from, dispatch_hours, dispatch_hours_from, ramp_envelope_unit, thermal_cost_rows
+from .kernels import (dispatch_ahead_from, dispatch_hours, dispatch_hours_from, ramp_envelope_unit, startup_category,
+                      thermal_cost_rows)
 
 
 @njit
@@ -65,18 +66,13 @@ def unit_startup_cost(on, g, init_on, init_h, su_lag, su_cost):
     """Start-up cost of unit ``g`` over the window (category by hours offline, as
     :func:`dispatch.costs.startup_costs`)."""
     n = on.shape[0]
-    S = su_lag.shape[1]
     prev = init_on[g]
     off_h = 0 if init_on[g] else init_h[g]
     total = 0.0
     for t in range(n):
         if on[t, g]:
             if not prev:
-                cat = 0
-                for s in range(S):
-                    if su_lag[g, s] <= off_h:
-                        cat = s
-                total += su_cost[g, cat]
+                total += su_cost[g, startup_category(su_lag, g, off_h)]
             off_h = 0
         else:
             off_h += 1

@@ -498,8 +498,9 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta
                                          sys.th_seg_cost)
         on, val = _core.commit_dp(c_on, w.zeros_nG, force, sys.th_su_lag, sys.th_su_cost, sys.th_min_up,
                                   sys.th_min_down, w.th_init_on, w.th_init_h)
-        pg = p_on * on.astype(bool)
-        res = ((sys.th_pmax[None, :] - p_on) * on.astype(bool)).sum(axis=1)
+        onf = on.astype(bool)
+        pg = p_on * onf
+        res = ((sys.th_pmax[None, :] - p_on) * onf).sum(axis=1)
     L = float(val.sum())
     inj = pg @ w.E_th - w.load
     flow, fv = w.flex(lam, mu, pi)

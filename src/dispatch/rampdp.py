@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
+from .kernels import startup_category
 
 INF = np.inf
 
@@ -97,15 +98,6 @@ def _cell_min(lo, hi, e, const, pmin, cost_pmin, seg_mw, seg_cost, g):
 
 
 @njit
-def _cat(su_lag, g, k):
-    cat = 0
-    for s in range(su_lag.shape[1]):
-        if su_lag[g, s] <= k:
-            cat = s
-    return cat
-
-
-@njit
 def ramp_unit_dp(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, init_h, p0, pmin, pmax, ru, rd,
                  su, sd, cost_pmin, seg_mw, seg_cost, start_capped, cell_frac, max_cells, out_on, out_p, out_head):
     """Unit ``g``'s ramp-aware program (module doc); writes column ``g`` of ``out_on``,
@@ -132,9 +124,7 @@ def ramp_unit_dp(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, i
     val = np.full((n + 1, NS), INF)
     back = np.full((n + 1, NS), -1, np.int64)
     f_on = np.empty(M)
-    p_on = np.empty(M)
     f_st = np.empty(M)
-    p_st = np.empty(M)
     start_cell = np.zeros(M, np.bool_)
     for k in range(M):
         start_cell[k] = ca[k] <= su_cap + eps
@@ -145,9 +135,9 @@ def ramp_unit_dp(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, i
         allow_on = force[t, g] >= 0
         allow_off = force[t, g] <= 0
         for k in range(M):
-            f_on[k], p_on[k] = _cell_min(ca[k], cb[k], e, -mu[t] * pmax[g], pmin[g], cost_pmin, seg_mw, seg_cost, g)
+            f_on[k], _p = _cell_min(ca[k], cb[k], e, -mu[t] * pmax[g], pmin[g], cost_pmin, seg_mw, seg_cost, g)
             if start_cell[k]:
-                f_st[k], p_st[k] = _cell_min(ca[k], min(cb[k], su_cap), e, -mu[t] * cap_s, pmin[g], cost_pmin,
+                f_st[k], _p = _cell_min(ca[k], min(cb[k], su_cap), e, -mu[t] * cap_s, pmin[g], cost_pmin,
                                              seg_mw, seg_cost, g)
         if t == 0:
             if init_on[g]:
@@ -162,7 +152,7 @@ def ramp_unit_dp(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, i
             else:
                 d0 = min(h0, KD)
                 if allow_on and d0 >= MD:
-                    sc = su_cost[g, _cat(su_lag, g, d0)]
+                    sc = su_cost[g, startup_category(su_lag, g, d0)]
                     for k in range(M):
                         if start_cell[k]:
                             val[1, k * MU] = sc + f_st[k]
@@ -177,7 +167,7 @@ def ramp_unit_dp(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, i
             for d in range(MD, KD + 1):
                 v = val[t, M * MU + d - 1]
                 if v < INF:
-                    v += su_cost[g, _cat(su_lag, g, d)]
+                    v += su_cost[g, startup_category(su_lag, g, d)]
                     if v < bs:
                         bs = v
                         bsi = M * MU + d - 1
