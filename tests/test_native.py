@@ -139,7 +139,7 @@ def test_network_replan_improves_and_stays_feasible():
 
     sys = _tight_toy()
     st = initial_state(sys)
-    off = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_fw_iters=0))
+    off = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_fw_iters=0, net_tr_iters=0))
     on = native.solve_window(sys, 0, 48, st, None)
     assert "replan_gain" not in off.info
     assert on.info["replan_gain"] >= 0.0 and on.info["replan_evals"] > 0
@@ -148,6 +148,56 @@ def test_network_replan_improves_and_stays_feasible():
     assert on.objective == pytest.approx(window_cost(sys, st, on, None), rel=1e-9)
     invariants.assert_feasible(sys, st, on, None)
     assert on.lower_bound <= on.objective
+
+
+@pytest.mark.parametrize("kw", [{"net_fw_iters": 0}, {"net_tr_iters": 0}, {"replan_starts": 2}])
+def test_network_replan_variants_never_dearer(kw):
+    """The trust-region re-plan alone, the Frank-Wolfe one alone, and both on the two
+    cheapest commitments: each gains on the congested toy, returns a feasible schedule
+    whose objective is its cost, and more starts are never dearer than one."""
+    from dispatch import invariants
+
+    sys = _tight_toy()
+    st = initial_state(sys)
+    off = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_fw_iters=0, net_tr_iters=0))
+    sol = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**kw))
+    assert sol.objective < off.objective - 1e3
+    assert sol.objective == pytest.approx(window_cost(sys, st, sol, None), rel=1e-9)
+    invariants.assert_feasible(sys, st, sol, None)
+    if kw.get("replan_starts", 1) > 1:
+        one = native.solve_window(sys, 0, 48, st, None)
+        assert sol.objective <= one.objective + 1e-9 * abs(one.objective)
+
+
+def test_flex_box_is_the_min_cost_flow_in_the_box():
+    """:meth:`native._Win.flex_box` with the window's own bounds costs what the warm
+    :meth:`~native._Win.flex` costs at the same prices (optimal flows need not be unique);
+    within a box around a flow it keeps every arc in the box, conserves flow like the
+    full solve and is no dearer than that centre flow at those prices."""
+    from dispatch import kernels as K
+
+    sys = _tight_toy()
+    st = initial_state(sys)
+    w = native._Win(sys, 0, 48, st, None)
+    rng = np.random.default_rng(3)
+    pi = 300.0 + 100.0 * rng.random((48, sys.n_bus))
+    cost = K.flex_costs_nodal(w.base, w.energy, w.rescoef, w.hour, w.abus, pi, w.zero_n)
+    full, _c = w.flex(w.zero_n, pi=pi)
+    y = w.flex_box(pi, w.lo, w.hi)
+    assert float(cost @ y) == pytest.approx(float(cost @ full), rel=1e-9, abs=1e-6)
+    x, _c = w.flex(np.full(48, 350.0))
+    span = w.hi - w.lo
+    lo, hi = np.maximum(w.lo, x - 0.1 * span), np.minimum(w.hi, x + 0.1 * span)
+    yb = w.flex_box(pi, lo, hi)
+    assert np.all(yb >= lo - 1e-9) and np.all(yb <= hi + 1e-9)
+    net = np.zeros(w.n_nodes)
+    np.add.at(net, w.tail, -yb)
+    np.add.at(net, w.head, yb)
+    ref = np.zeros(w.n_nodes)
+    np.add.at(ref, w.tail, -x)
+    np.add.at(ref, w.head, x)
+    assert np.allclose(net, ref, atol=1e-6)
+    assert float(cost @ yb) <= float(cost @ x) + 1e-6
 
 
 def test_repair_prices_in_solution_info():
