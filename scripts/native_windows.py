@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys as _sys
 import time
@@ -32,16 +31,10 @@ from dispatch.invariants import check_solution  # noqa: E402
 
 
 def _options(pairs: list[str]) -> native.NativeOptions:
-    kinds = {f.name: f.type for f in dataclasses.fields(native.NativeOptions)}
-    kw = {}
-    for p in pairs:
-        k, _, v = p.partition("=")
-        if k not in kinds:
-            raise SystemExit(f"--set: NativeOptions has no field {k!r}")
-        typ = str(kinds[k])
-        kw[k] = (v.lower() in ("1", "true", "yes")) if "bool" in typ else int(v) if "int" in typ else (
-            float(v) if "float" in typ else v)
-    return native.NativeOptions(**kw)
+    try:
+        return native.NativeOptions.from_pairs(pairs)
+    except ValueError as exc:
+        raise SystemExit(f"--set: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

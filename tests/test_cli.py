@@ -114,3 +114,34 @@ def test_run_milp_options_only_for_milp(capsys):
 
     assert cli.main(["run", "sichuan-2030", "--time-limit", "5", "--hours", "24"]) == 2
     assert "--engine milp only" in capsys.readouterr().err
+
+
+def test_run_native_options(monkeypatch, capsys):
+    """``--quality`` and ``--set FIELD=VALUE`` reach the native engine as NativeOptions (set
+    over the quality preset); a bad field or value, or either flag with milp, exits 2."""
+    import dispatch
+    from dispatch import native
+
+    seen = {}
+
+    class _Res:
+        def write(self, out):
+            seen["out"] = out
+
+        def table(self):
+            return "table"
+
+    monkeypatch.setattr(dispatch, "load_case", lambda name, hydrology: name)
+    monkeypatch.setattr(dispatch, "simulate", lambda case, **kw: seen.update(kw) or _Res())
+    assert cli.main(["run", "sichuan-2030", "--quality", "--set", "net_tr_iters=10", "--no-progress"]) == 0
+    opt = seen["options"]
+    assert isinstance(opt, native.NativeOptions)
+    assert (opt.net_tr_iters, opt.replan_starts) == (10, native.QUALITY_NATIVE["replan_starts"])
+    seen.clear()
+    assert cli.main(["run", "sichuan-2030", "--no-progress"]) == 0
+    assert seen["options"] is None  # the engine's defaults
+    capsys.readouterr()
+    assert cli.main(["run", "sichuan-2030", "--set", "net_tr_iters=x"]) == 2
+    assert "net_tr_iters (int) cannot be 'x'" in capsys.readouterr().err
+    assert cli.main(["run", "sichuan-2030", "--engine", "milp", "--quality"]) == 2
+    assert "--engine native only" in capsys.readouterr().err

@@ -150,10 +150,10 @@ def test_network_replan_improves_and_stays_feasible():
     assert on.lower_bound <= on.objective
 
 
-@pytest.mark.parametrize("kw", [{"net_fw_iters": 0}, {"net_tr_iters": 0}, {"replan_starts": 2}])
+@pytest.mark.parametrize("kw", [{"net_fw_iters": 0, "net_tr_iters": 20}, {}, native.QUALITY_NATIVE])
 def test_network_replan_variants_never_dearer(kw):
-    """The trust-region re-plan alone, the Frank-Wolfe one alone, and both on the two
-    cheapest commitments: each gains on the congested toy, returns a feasible schedule
+    """The trust-region re-plan alone, the Frank-Wolfe one alone (the default), and both on
+    the two cheapest commitments (the quality setting): each gains on the congested toy, returns a feasible schedule
     whose objective is its cost, and more starts are never dearer than one."""
     from dispatch import invariants
 
@@ -165,8 +165,22 @@ def test_network_replan_variants_never_dearer(kw):
     assert sol.objective == pytest.approx(window_cost(sys, st, sol, None), rel=1e-9)
     invariants.assert_feasible(sys, st, sol, None)
     if kw.get("replan_starts", 1) > 1:
-        one = native.solve_window(sys, 0, 48, st, None)
+        one = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_tr_iters=kw["net_tr_iters"]))
         assert sol.objective <= one.objective + 1e-9 * abs(one.objective)
+
+
+def test_options_from_pairs():
+    """``FIELD=VALUE`` strings read as each field's type; bad ones name field and value."""
+    o = native.NativeOptions.from_pairs(["net_tr_iters=40", "lr_ramp=false", "step0=0.5", "lr_round=0.3,0.5",
+                                         "mcf=ssp"], base=native.QUALITY_NATIVE)
+    assert (o.net_tr_iters, o.lr_ramp, o.step0, o.lr_round, o.mcf, o.replan_starts) == (40, False, 0.5, (0.3, 0.5),
+                                                                                          "ssp", 2)
+    with pytest.raises(ValueError, match="no_such"):
+        native.NativeOptions.from_pairs(["no_such=1"])
+    with pytest.raises(ValueError, match="net_tr_iters .int. cannot be 'many'"):
+        native.NativeOptions.from_pairs(["net_tr_iters=many"])
+    with pytest.raises(ValueError, match="lr_ramp"):
+        native.NativeOptions.from_pairs(["lr_ramp=maybe"])
 
 
 def test_flex_box_is_the_min_cost_flow_in_the_box():

@@ -114,7 +114,7 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -174,10 +174,16 @@ class NativeOptions:
         prices its oracle sees (0: the last schedule's prices only).
     net_fw_patience : it stops after this many missed steps in a row.
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
-        (:func:`_net_trust`; 0 turns it off): the exact min-cost flow at the nodal prices
-        within a box of ``net_tr_delta`` x each arc's range around the current flows, taken
-        whole when the repaired schedule is cheaper (box x1.5) and else not (box x0.5, down
-        to ``net_tr_min``); ``net_tr_avg`` weights the previous prices as ``net_fw_avg``.
+        (:func:`_net_trust`; 0, the default, turns it off): the exact min-cost flow at the
+        nodal prices within a box of ``net_tr_delta`` x each arc's range around the current
+        flows, taken when the repaired schedule is cheaper (else the half and the quarter
+        step, ``net_tr_halves``; box x1.5 after a step, x0.5 after a miss; it stops below
+        ``net_tr_min`` or after ``net_tr_patience`` misses in a row); ``net_tr_avg`` weights
+        the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp:
+        2.14e8 CNY off (8.4 s), 1.62e8 with 10 steps (10.7 s), 1.32e8 with 20 (13.2 s),
+        1.15e8 with 40 (18.5 s). Off by default: the year's total does not follow the
+        windows' (40 steps: -28.516 -> -28.520 bn CNY, hydro spill 408 -> 153 GWh, 181 ->
+        429 s; 20 steps: -28.470 bn), see :data:`QUALITY_NATIVE`.
     replan_starts : the network re-plan runs on the best schedule and on the cheapest
         other distinct commitments, this many in all, and keeps the cheapest result (the
         ranking before the re-plan misleads where the network binds: normal January, the
@@ -263,7 +269,7 @@ class NativeOptions:
     net_fw_min_step: float = 0.005
     net_fw_avg: float = 0.7
     net_fw_patience: int = 3
-    net_tr_iters: int = 40
+    net_tr_iters: int = 0
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
     net_tr_avg: float = 0.5
@@ -275,6 +281,44 @@ class NativeOptions:
     dw_delta: float = 0.5
     dw_blocks: int = 8
     dw_cuts: int = 0
+
+    @classmethod
+    def from_pairs(cls, pairs: list[str] | tuple[str, ...], base: dict[str, Any] | None = None) -> "NativeOptions":
+        """Options from ``FIELD=VALUE`` strings (the CLI's ``--set``), over ``base``.
+
+        Values are read as the field's type: ``true/false/1/0/yes/no`` for booleans,
+        comma-separated numbers for tuples (``lr_round=0.3,0.5``). An unknown field or a
+        value that does not read raises ``ValueError`` naming both."""
+        kinds = {f.name: str(f.type) for f in fields(cls)}
+        kw: dict[str, Any] = dict(base or {})
+        for pair in pairs:
+            key, eq, val = pair.partition("=")
+            key, val = key.strip(), val.strip()
+            if not eq or key not in kinds:
+                raise ValueError(f"NativeOptions: {pair!r} is not FIELD=VALUE with a field of "
+                                 f"{', '.join(sorted(kinds))}")
+            typ = kinds[key]
+            try:
+                if typ == "bool":
+                    low = val.lower()
+                    if low not in ("1", "0", "true", "false", "yes", "no"):
+                        raise ValueError(val)
+                    kw[key] = low in ("1", "true", "yes")
+                elif typ == "tuple":
+                    kw[key] = tuple(float(v) for v in val.split(",") if v.strip())
+                else:
+                    kw[key] = {"int": int, "float": float, "str": str}[typ](val)
+            except ValueError:
+                raise ValueError(f"NativeOptions: field {key} ({typ}) cannot be {val!r}") from None
+        return cls(**kw)
+
+
+#: The quality setting (``dispatch run --quality``): the trust-region network re-plan
+#: (40 steps) on the two cheapest commitments. On the 12 sichuan-2030 milp windows native -
+#: milp 2.14e8 -> 9.7e7 CNY at 8.4 -> 31.5 s (benches/RESULTS.md, session 6); on the year
+#: the totals move within 0.2 % either way (the windows' end-of-window water values, not
+#: the flows, set the year), so the default stays the faster setting.
+QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 40, "replan_starts": 2}
 
 
 class _Win:
