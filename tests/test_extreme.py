@@ -186,9 +186,7 @@ def test_island_toy(engine) -> None:
     sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
     state, sol, res = solve(sys_, engine, 0, 24)
     overloads = assert_shed_reported(sys_, state, sol, res)
-    if overloads and engine == "native":
-        pytest.xfail(f"{NATIVE_OVERLOAD}: {overloads[:3]}")
-    assert not overloads
+    assert not overloads  # native: since the storage shift (native._storage_shift), see below
     np.testing.assert_allclose(sol.line_flow[:, out], 0.0, atol=1e-4)
     deficit = sys_.load_mw[:, b] - _local_supply(sys_, b, 0, 24)
     assert deficit.max() > 0
@@ -198,3 +196,30 @@ def test_island_toy(engine) -> None:
            + (sol.st_dis - sol.st_ch)[:, sys_.st_bus == b].sum(1) + (sol.dr_p - sol.dr_rebound)[:, sys_.dr_bus == b].sum(1)
            + (sol.hy_q * sys_.hy_k)[:, sys_.hy_bus == b].sum(1) - sol.ex_p[:, sys_.ex_bus == b].sum(1))
     np.testing.assert_allclose(inj + sol.shed[:, b], sys_.load_mw[:, b], atol=1e-4)
+
+
+def test_island_toy_storage_shift_native() -> None:
+    """The island toy needs the west store to charge more in hour 0 than the per-hour
+    repair can give it (the store is full by hour 7): without the storage shift native
+    left 3.3 MW on a 0-rated line; with it the schedule is line-feasible and within 5 % of
+    the milp's cost (3.2 % measured: it sheds 192 MWh more of the east's 5.3 GWh)."""
+    from dispatch import milp, native
+
+    toy = toy_system(24)
+    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
+    sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
+    st = initial_state(sys_)
+    calls = []
+    orig = native._storage_shift
+
+    def spy(*a, **k):
+        calls.append(a[1].info["overload_mw"])
+        return orig(*a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(native, "_storage_shift", spy)
+        sol = native.solve_window(sys_, 0, 24, st, None)
+    assert calls and calls[0] > 1.0  # the repair alone left the overload
+    assert sol.info["overload_mw"] <= 1e-6
+    ref = milp.solve_window(sys_, 0, 24, st, None)
+    assert ref.objective <= sol.objective <= ref.objective + 0.05 * abs(ref.objective)

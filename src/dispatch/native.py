@@ -1039,6 +1039,91 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
     return sol, x, evals
 
 
+def _storage_arcs(w: _Win) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arc indices of each store's charge, discharge and energy-carry arcs (NS, n) and
+    terminal arcs (NS,) in the flexible network (carry arc ``t`` joins hours t and t+1;
+    the last column of the carry array is -1)."""
+    NS, n = w.sys.n_st, w.n
+    ch = np.full((NS, n), -1, np.int64)
+    dis = np.full((NS, n), -1, np.int64)
+    carry = np.full((NS, n), -1, np.int64)
+    term = np.full(NS, -1, np.int64)
+    off = w.sys.n_hy * n
+    for a in np.nonzero((w.role == K.R_CH) | (w.role == K.R_DIS) | (w.role == K.R_SVOL) | (w.role == K.R_STERM))[0]:
+        s = w.unit[a]
+        if w.role[a] == K.R_CH:
+            ch[s, w.hour[a]] = a
+        elif w.role[a] == K.R_DIS:
+            dis[s, w.hour[a]] = a
+        elif w.role[a] == K.R_SVOL:
+            carry[s, w.tail[a] - off - s * n] = a
+        else:
+            term[s] = a
+    return ch, dis, carry, term
+
+
+def _storage_shift(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
+    """Where the repair left a line overloaded: more charging in that hour at a store whose
+    withdrawal relieves the line, the energy carried to a later hour and taken out there
+    (less charging or more discharging) or kept at the window's end -- a cycle in the
+    flexible network. The per-hour repair cannot make this move: it keeps each store within
+    its energy margins of all later hours, so a store that is full later cannot charge more
+    now (the island toy: the west store must take 6.6 MW more in hour 0 and is full by
+    hour 7). Tries the first few later hours and the end, whole room and half, and keeps a
+    candidate when :func:`_better`; repeats while it helps. Returns the schedule and flows."""
+    sys = w.sys
+    a_ch, a_dis, a_carry, a_term = _storage_arcs(w)
+    lim = sys.line_max_mw
+    for _round in range(4 * w.n):
+        excess = np.abs(sol.line_flow) - lim[None, :] - 1e-6 * np.maximum(lim, 1.0)[None, :]
+        hours = np.nonzero((excess > 0.0).any(axis=1))[0]
+        if hours.size == 0:
+            break
+        t = int(hours[0])
+        l = int(np.argmax(excess[t]))
+        push = np.sign(sol.line_flow[t, l]) * sys.ptdf[l]  # flow added per MW injected
+        found = False
+        for k in np.argsort(-push[sys.st_bus]):  # stores whose charging relieves most, first
+            if push[sys.st_bus[k]] <= push.min() + 1e-12:
+                break  # charging there helps no more than the balance closing elsewhere
+            room0 = w.hi[a_ch[k, t]] - x[a_ch[k, t]]
+            if room0 <= 1e-9:
+                continue
+            room = room0
+            closes = []
+            for t2 in range(t + 1, w.n):
+                room = min(room, w.hi[a_carry[k, t2 - 1]] - x[a_carry[k, t2 - 1]])
+                if room <= 1e-9:
+                    break
+                for a_out, sgn in ((a_ch[k, t2], -1.0), (a_dis[k, t2], 1.0)):
+                    r_out = x[a_out] - w.lo[a_out] if sgn < 0 else w.hi[a_out] - x[a_out]
+                    if r_out > 1e-9:
+                        closes.append((min(room, r_out), [a_ch[k, t]] + list(a_carry[k, t:t2]), a_out, sgn))
+                if len(closes) >= 6:
+                    break
+            else:
+                if room > 1e-9:
+                    r_end = w.hi[a_term[k]] - x[a_term[k]]
+                    if r_end > 1e-9:
+                        closes.append((min(room, r_end), [a_ch[k, t]] + list(a_carry[k, t:w.n - 1]), a_term[k], 1.0))
+            for d_max, path, a_out, sgn in closes:
+                for frac in (1.0, 0.5):
+                    y = x.copy()
+                    y[path] += frac * d_max
+                    y[a_out] += sgn * frac * d_max
+                    cand = _schedule(w, sol.th_on, y, targets, opt)
+                    if _better(cand, sol):
+                        sol, x, found = cand, y, True
+                        break
+                if found:
+                    break
+            if found:
+                break
+        if not found:
+            break
+    return sol, x
+
+
 def _commit(w: _Win, lam: np.ndarray, mu: np.ndarray, force: np.ndarray, eta: np.ndarray | None = None) -> np.ndarray:
     sys = w.sys
     if eta is not None and w.L:
@@ -1126,6 +1211,8 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
             dr_p = _dr_for_shedding(w, shed, dr_p)
         inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, dr_p - dr_rb, dc_p)
         line_flow = inj @ sys.ptdf.T
+        if over > 1e-6:
+            _price_overloads(w, line_flow, pi)
     else:
         over = 0.0
         line_flow = np.zeros((n, 0))
@@ -1138,6 +1225,23 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     )
     sol.res_short = np.maximum(w.reserve - reserve_headroom(sys, st, sol), 0.0)
     return sol
+
+
+def _price_overloads(w: _Win, line_flow: np.ndarray, pi: np.ndarray) -> None:
+    """Nodal prices, in place, where the repair left a line over its rating: each MW more
+    flow over line ``l`` costs VOLL, as the dual of a line slack at VOLL would say (the
+    repair's own duals there are those of its cost phase with the infeasibility fixed, blind
+    to it). The bus whose injection relieves the line most keeps its price and every other
+    bus loses VOLL per MW of flow its injection adds relative to that one (the PTDF's slack
+    bus is arbitrary, so the anchor is the relieving bus, where the balance would close).
+    This points the re-plans' flow oracle away from the overload: on the island toy the
+    west store then charges more in the overloaded hour and less later."""
+    sys = w.sys
+    lim = sys.line_max_mw
+    excess = np.abs(line_flow) - lim[None, :] - 1e-6 * np.maximum(lim, 1.0)[None, :]
+    for t, l in zip(*np.nonzero(excess > 0.0)):
+        push = np.sign(line_flow[t, l]) * sys.ptdf[l]  # flow added over the rating per MW injected
+        pi[t] -= sys.voll * (push - push.min())
 
 
 def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net, dc_p=None) -> np.ndarray:
@@ -1352,6 +1456,9 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         if ev:
             best.info.update({"replan_evals": ev, "replan_gain": obj0 - best.objective,
                               "replan_s": time.perf_counter() - tic_r})
+    if sys.n_line and sys.n_st and _infeasibility(best) > 1e-6:
+        # a line is still over its rating: shift storage charging between hours
+        best, best_x = _storage_shift(w, best, best_x, targets, opt)
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
         lb = max(lb, _final_bound(w, opt, best.objective))
     best.lower_bound = min(lb, best.objective)
