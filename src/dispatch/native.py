@@ -179,15 +179,15 @@ class NativeOptions:
         flows, taken when the repaired schedule is cheaper (else the half and the quarter
         step, ``net_tr_halves``; box x1.5 after a step, x0.5 after a miss; it stops below
         ``net_tr_min`` or after ``net_tr_patience`` misses in a row); ``net_tr_avg`` weights
-        the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp:
-        2.14e8 CNY off (8.4 s), 1.62e8 with 10 steps (10.7 s), 1.32e8 with 20 (13.2 s),
-        1.15e8 with 40 (18.5 s). Off by default: the year's total does not follow the
-        windows' (40 steps: -28.516 -> -28.520 bn CNY, hydro spill 408 -> 153 GWh, 181 ->
-        429 s; 20 steps: -28.470 bn), see :data:`QUALITY_NATIVE`.
+        the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp
+        with one re-planned start: 2.14e8 CNY off (7.5 s), 1.62e8 with 10 steps (12.0 s),
+        1.32e8 with 20 (12.9 s), 1.15e8 with 40 (20.3 s). In :data:`QUALITY_NATIVE`.
     replan_starts : the network re-plan runs on the best schedule and on the cheapest
         other distinct commitments, this many in all, and keeps the cheapest result (the
         ranking before the re-plan misleads where the network binds: normal January, the
         no-thermal commitment ranks below three gas units before it and above after).
+        sichuan-2030 year: 1 -> 2 (the default) -28.516 -> -28.687 bn CNY, unserved 1,222
+        -> 5 MWh, 181 -> 236 s; 12 milp windows 2.14e8 -> 1.92e8 CNY over milp.
     dw_iters : steps of the decomposition on the network surrogate before that re-plan
         (:func:`_net_decompose`; 0, the default, turns it off: on the 12 sichuan-2030 milp
         windows ``dw_iters=150, dw_cuts=25`` take native - milp from 2.14e8 to 1.60e8 CNY,
@@ -275,7 +275,7 @@ class NativeOptions:
     net_tr_avg: float = 0.5
     net_tr_halves: int = 2
     net_tr_patience: int = 3
-    replan_starts: int = 1
+    replan_starts: int = 2
     dw_iters: int = 0
     dw_every: int = 3
     dw_delta: float = 0.5
@@ -314,10 +314,9 @@ class NativeOptions:
 
 
 #: The quality setting (``dispatch run --quality``): the trust-region network re-plan
-#: (40 steps) on the two cheapest commitments. On the 12 sichuan-2030 milp windows native -
-#: milp 2.14e8 -> 9.7e7 CNY at 8.4 -> 31.5 s (benches/RESULTS.md, session 6); on the year
-#: the totals move within 0.2 % either way (the windows' end-of-window water values, not
-#: the flows, set the year), so the default stays the faster setting.
+#: (40 steps) before the Frank-Wolfe one, on the two cheapest commitments. 12 sichuan-2030
+#: milp windows: native - milp 1.92e8 (default) -> 9.7e7 CNY, 10 -> 33 s; the year:
+#: -28.687 -> -28.982 bn CNY, 236 -> ~700 s (benches/RESULTS.md, session 6).
 QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 40, "replan_starts": 2}
 
 
