@@ -1390,13 +1390,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # leaner candidate shed a little)
     thermal_share = float(best.th_p.sum()) / max(float(w.load_tot.sum()), 1e-9)
     if opt.search_passes > 0 and sys.n_th and thermal_share >= opt.search_min_thermal:
-        starts = [(best, best_x)]
-        for c in sorted(tried, key=lambda c: c[0].objective):
-            if len(starts) >= opt.search_starts:
-                break
-            if not any(np.array_equal(c[0].th_on, s[0].th_on) for s in starts):
-                starts.append(c)
-        for sol_s, x_s in starts:
+        for sol_s, x_s in _distinct_starts(best, best_x, tried, opt.search_starts):
             on_ls = _search(w, sol_s.th_on, x_s, opt)
             if on_ls is not None:
                 primal(on_ls, x_s, opt.fw_iters_screen)
@@ -1428,19 +1422,13 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
     # 7. re-plan the flexible flows against the network: decomposition on the network
-    # surrogate, then repair-priced Frank-Wolfe on the real schedule
+    # surrogate (opt-in), then on the best schedule and the cheapest other commitments the
+    # trust-region re-plan (opt-in) and repair-priced Frank-Wolfe on the real schedule
     if sys.n_line and opt.dw_iters > 0:
         best, best_x = _net_decompose(w, best, best_x, targets, opt)
     if sys.n_line and (opt.net_fw_iters > 0 or opt.net_tr_iters > 0):
-        # the best schedule and the cheapest other commitments, each re-planned
-        starts = [(best, best_x)]
-        for c in sorted(tried, key=lambda c: c[0].objective):
-            if len(starts) >= opt.replan_starts:
-                break
-            if not any(np.array_equal(c[0].th_on, s[0].th_on) for s in starts):
-                starts.append(c)
         obj0, tic_r, ev = best.objective, time.perf_counter(), 0
-        for sol_s, x_s in starts:
+        for sol_s, x_s in _distinct_starts(best, best_x, tried, opt.replan_starts):
             pi = sol_s.info["pi"]
             if not np.any(pi.max(axis=1) - pi.min(axis=1) > 1e-9):
                 continue  # no line needed repair (one price everywhere): nothing to re-plan for
@@ -1464,6 +1452,18 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     best.wall_s = time.perf_counter() - tic
     best.info.update({"engine": "native", "gap": (best.objective - lb) / max(abs(best.objective), 1.0)})
     return best
+
+
+def _distinct_starts(best: WindowSolution, best_x: np.ndarray, tried: list, k: int) -> list:
+    """``(schedule, flows)`` of the best candidate and the cheapest others whose commitments
+    differ from those already taken, ``k`` in all (fewer if there are no more)."""
+    starts = [(best, best_x)]
+    for c in sorted(tried, key=lambda c: c[0].objective):
+        if len(starts) >= k:
+            break
+        if not any(np.array_equal(c[0].th_on, s[0].th_on) for s in starts):
+            starts.append(c)
+    return starts
 
 
 def _search(w: _Win, on: np.ndarray, x: np.ndarray, opt: NativeOptions) -> np.ndarray | None:
