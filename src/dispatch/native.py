@@ -1005,8 +1005,10 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
     Same cost ``F(x)`` and prices as :func:`_net_replan` (the repaired schedule, the nodal
     prices of its repair), but the oracle is the exact min-cost flow within a box around
     the current flows (each arc within ``delta`` x its range, :meth:`_Win.flex_box`), and
-    its flow is the step: taken when the repaired schedule is cheaper (the box then grows
-    x1.5), refused otherwise (the box halves; the search stops below ``net_tr_min``). Where
+    its flow is the step: taken when the repaired schedule is cheaper, else its half or
+    quarter (``net_tr_halves``) when that is; after a step the box grows x1.5, after a miss
+    it halves (the search stops below ``net_tr_min`` or after ``net_tr_patience`` misses
+    in a row). Where
     Frank-Wolfe walks towards far vertices and must shorten every step, the box keeps each
     step where the prices still hold: on the normal January window with no thermal unit
     on, -4.0e7 -> -1.28e8 CNY in 47 schedules where Frank-Wolfe's 220 reached -1.27e8
