@@ -1074,9 +1074,8 @@ def _storage_shift(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Na
     candidate when :func:`_better`; repeats while it helps. Returns the schedule and flows."""
     sys = w.sys
     a_ch, a_dis, a_carry, a_term = _storage_arcs(w)
-    lim = sys.line_max_mw
     for _round in range(4 * w.n):
-        excess = np.abs(sol.line_flow) - lim[None, :] - 1e-6 * np.maximum(lim, 1.0)[None, :]
+        excess = _line_excess(sys, sol.line_flow)
         hours = np.nonzero((excess > 0.0).any(axis=1))[0]
         if hours.size == 0:
             break
@@ -1228,6 +1227,13 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
     return sol
 
 
+def _line_excess(sys: SystemArrays, line_flow: np.ndarray) -> np.ndarray:
+    """(n, L) MW by which each line's flow exceeds its rating beyond the checker's tolerance
+    (1e-6 relative, at least 1e-6 MW): positive where the line is overloaded."""
+    lim = sys.line_max_mw
+    return np.abs(line_flow) - lim[None, :] - 1e-6 * np.maximum(lim, 1.0)[None, :]
+
+
 def _price_overloads(w: _Win, line_flow: np.ndarray, pi: np.ndarray) -> None:
     """Nodal prices, in place, where the repair left a line over its rating: each MW more
     flow over line ``l`` costs VOLL, as the dual of a line slack at VOLL would say (the
@@ -1238,9 +1244,7 @@ def _price_overloads(w: _Win, line_flow: np.ndarray, pi: np.ndarray) -> None:
     This points the re-plans' flow oracle away from the overload: on the island toy the
     west store then charges more in the overloaded hour and less later."""
     sys = w.sys
-    lim = sys.line_max_mw
-    excess = np.abs(line_flow) - lim[None, :] - 1e-6 * np.maximum(lim, 1.0)[None, :]
-    for t, l in zip(*np.nonzero(excess > 0.0)):
+    for t, l in zip(*np.nonzero(_line_excess(sys, line_flow) > 0.0)):
         push = np.sign(line_flow[t, l]) * sys.ptdf[l]  # flow added over the rating per MW injected
         pi[t] -= sys.voll * (push - push.min())
 
@@ -1521,8 +1525,7 @@ def _overload_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarr
     """
     sys = w.sys
     lm = sys.line_max_mw
-    over = np.abs(sol.line_flow) - lm[None, :] > 1e-6 * np.maximum(1.0, lm)[None, :]
-    for t, l in zip(*np.nonzero(over)):
+    for t, l in zip(*np.nonzero(_line_excess(sys, sol.line_flow) > 0.0)):
         sg = 1.0 if sol.line_flow[t, l] > 0 else -1.0
         row = sg * sys.ptdf[l]
         sens = row[sys.th_bus] - row.min()  # relief per MW moved from the unit to the best-placed bus
