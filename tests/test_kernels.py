@@ -300,3 +300,38 @@ def test_recourse_hours_matches_hourly_lp_twin():
                     method="highs")
         assert r.status == 0
         assert Rt[t] == pytest.approx(r.fun + const, rel=1e-7, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_repair_lp_with_links_and_parallel_pieces_matches_highs(seed):
+    """The grouped tableau of :func:`kernels.lp_solve_pairs` (pieces at a bus share a column,
+    DC-link pieces have their own): many parallel pieces per bus, two-bus link pieces and an
+    imbalance to close, against HiGHS on the same LP."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(100 + seed)
+    B, L, nc, nk = 5, 4, 40, 4
+    ptdf = rng.uniform(-0.7, 0.7, (L, B))
+    ptdf[:, 0] = 0.0  # slack bus
+    cbus = np.concatenate([rng.integers(0, B, nc), rng.integers(0, B, nk)])
+    cbus2 = np.concatenate([np.full(nc, -1), (cbus[nc:] + 1 + rng.integers(0, B - 1, nk)) % B]).astype(np.int64)
+    csign = np.where(rng.random(nc + nk) < 0.5, 1.0, -1.0)
+    ccost = np.concatenate([csign[:nc] * rng.uniform(5, 100, nc), np.zeros(nk)])
+    ccost[rng.random(nc + nk) < 0.2] = 0.0  # ties
+    cw = rng.uniform(5, 60, nc + nk)
+    fl = rng.uniform(-120, 120, L)
+    rows = np.arange(L)
+    fhi = np.full(L, 90.0)
+    flo = -fhi
+    bal = float(rng.uniform(-30, 30))
+    x, infeas, y = K.lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, 5000, bal)
+    one = cbus2 < 0
+    a = csign[None, :] * (ptdf[:, cbus] - np.where(one[None, :], 0.0, ptdf[:, np.maximum(cbus2, 0)]))
+    r = linprog(ccost, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([fhi - fl, fl - flo]),
+                A_eq=(csign * one)[None, :], b_eq=[bal], bounds=list(zip(0 * cw, cw)), method="highs")
+    assert r.status == 0  # every draw is feasible; in 0, 1, 3 and 5 a line starts over its rating
+    assert infeas < 1e-7
+    assert np.all(x >= -1e-9) and np.all(x <= cw + 1e-9)
+    assert abs((csign * one) @ x - bal) < 1e-6
+    assert np.all(np.abs(a @ x + fl) <= fhi + 1e-6)
+    assert ccost @ x == pytest.approx(r.fun, rel=1e-7, abs=1e-6)

@@ -170,6 +170,39 @@ def test_network_replan_variants_never_dearer(kw):
         assert sol.objective <= one.objective + 1e-9 * abs(one.objective)
 
 
+@pytest.mark.parametrize("kw", [{}, native.QUALITY_NATIVE])
+def test_replan_threads_give_identical_results(kw):
+    """The re-plan starts side by side (``threads=2``, the default) or in turn (1): the same
+    schedule to the bit, since each start works in bases of its own either way."""
+    sys = _tight_toy()
+    st = initial_state(sys)
+    two = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**kw))
+    one = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**{**kw, "threads": 1}))
+    assert two.info["replan_evals"] > 0
+    assert two.objective == one.objective
+    for name in ("th_on", "th_p", "hy_q", "hy_s", "st_ch", "st_dis", "line_flow"):
+        np.testing.assert_array_equal(getattr(two, name), getattr(one, name))
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        native.solve_window(sys, 0, 48, st, None, native.NativeOptions(threads=0))
+
+
+def test_window_fork_has_bases_of_its_own():
+    """:meth:`native._Win.fork` copies the flow solver's bases: solving in the fork leaves
+    the window's bases as they were, and both answer the same prices alike."""
+    sys = _tight_toy()
+    w = native._Win(sys, 0, 48, initial_state(sys), None)
+    price = np.full(48, 300.0)
+    w.flex(price)
+    before = [b.copy() for b in w.ns_basis]
+    twin = w.fork()
+    flow_t, cost_t = twin.flex(price + np.linspace(-200.0, 200.0, 48))
+    for b0, b in zip(before, w.ns_basis):
+        np.testing.assert_array_equal(b0, b)
+    assert twin.ns_basis[0] is not w.ns_basis[0] and twin.mcf_flow is not w.mcf_flow
+    flow_w, cost_w = w.flex(price + np.linspace(-200.0, 200.0, 48))
+    assert cost_t == pytest.approx(cost_w, rel=1e-9, abs=1e-6)
+
+
 def test_options_from_pairs():
     """``FIELD=VALUE`` strings read as each field's type; bad ones name field and value."""
     o = native.NativeOptions.from_pairs(["net_tr_iters=40", "lr_ramp=false", "step0=0.5", "lr_round=0.3,0.5",

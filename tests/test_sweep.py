@@ -287,3 +287,21 @@ def test_local_cluster_workers_run_without_profiler(monkeypatch, tmp_path):
         sw._run_dask([], tmp_path, {}, None, 2, False, 0)
     assert seen["profile"] is False
     assert dask.config.get("distributed.worker.profile.enabled") is True  # only inside the sweep
+
+
+def test_scenario_tasks_pass_the_native_thread_count():
+    """A scenario task runs the native engine with ``native_threads`` from its options (the
+    dask workers set 1: one process per core) and the same checkpoint fingerprint either
+    way; the milp engine gets no native options."""
+    from dispatch import sweep
+    from dispatch.native import NativeOptions
+    from dispatch.simulate import fingerprint
+
+    one = sweep._engine_options("native", {"native_threads": 1})
+    two = sweep._engine_options("native", {})
+    assert (one.threads, two.threads) == (1, 2)
+    assert sweep._engine_options("milp", {"native_threads": 1}) is None
+    s = toy_system(24)
+    assert fingerprint(s, "native", 0, 24, 24, 0, one) == fingerprint(s, "native", 0, 24, 24, 0, two)
+    assert fingerprint(s, "native", 0, 24, 24, 0, two) != fingerprint(s, "native", 0, 24, 24, 0,
+                                                                      NativeOptions(net_fw_iters=5))

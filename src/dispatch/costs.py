@@ -53,16 +53,19 @@ def startup_costs(sys: SystemArrays, state: State, on: np.ndarray) -> np.ndarray
 
 
 def window_cost_breakdown(
-    sys: SystemArrays, state: State, sol: WindowSolution, targets: HydroTargets | None
+    sys: SystemArrays, state: State, sol: WindowSolution, targets: HydroTargets | None,
+    startup: float | None = None,
 ) -> dict[str, float]:
-    """Every cost term of a window schedule (currency)."""
+    """Every cost term of a window schedule (currency). ``startup``: the start-up term when
+    the caller already holds it for this commitment (:func:`startup_costs` summed), e.g. an
+    engine that prices many schedules of one commitment."""
     t0, n = sol.t0, sol.n
     on = sol.th_on.astype(float)
     avail = sys.re_avail_mw[t0 : t0 + n]
     curtailed = np.maximum(avail - sol.re_p, 0.0)
     parts = {
         "thermal_energy": float(thermal_energy_cost(sys, sol.th_p, on).sum()),
-        "startup": float(startup_costs(sys, state, sol.th_on.astype(bool)).sum()),
+        "startup": float(startup_costs(sys, state, sol.th_on.astype(bool)).sum()) if startup is None else float(startup),
         "unserved": float(sys.voll * sol.shed.sum()),
         "reserve_shortfall": float(sys.reserve_short_cost * sol.res_short.sum()),
         "curtailment": float(sys.curtail_cost * curtailed.sum()),
@@ -77,9 +80,10 @@ def window_cost_breakdown(
     return parts
 
 
-def window_cost(sys: SystemArrays, state: State, sol: WindowSolution, targets: HydroTargets | None) -> float:
+def window_cost(sys: SystemArrays, state: State, sol: WindowSolution, targets: HydroTargets | None,
+                startup: float | None = None) -> float:
     """Total window objective (sum of :func:`window_cost_breakdown`)."""
-    return float(sum(window_cost_breakdown(sys, state, sol, targets).values()))
+    return float(sum(window_cost_breakdown(sys, state, sol, targets, startup).values()))
 
 
 def co2_tonnes(sys: SystemArrays, th_p: np.ndarray) -> np.ndarray:

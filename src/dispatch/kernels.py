@@ -1472,6 +1472,155 @@ def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
 
 
 @njit
+def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
+    """:func:`lp_bounded_simplex` for LPs whose columns come in parallel groups, in place.
+
+    Column ``j`` is ``sg[j]`` (+1 or -1) times the column of its group ``grp[j]``, so
+    ``T`` (m, NG) holds ``B^-1 A`` once per *group*, and the reduced cost of column ``j``
+    is ``d0[j] - sg[j] * z[grp[j]]`` (``d0``: the costs, ``z``: ``c_B^T B^-1`` times each
+    group's column). The repair LPs have ~250 pieces on ~60 buses: every piece at a bus is
+    the same column up to sign, so a pivot updates ~4x fewer entries. Same rules as the
+    dense tableau: Dantzig's entering column, Bland's after a run of degenerate pivots.
+    Returns the iterations, or -1 when ``max_iter`` was hit.
+    """
+    m, NG = T.shape
+    N = grp.shape[0]
+    dtol = 1e-9
+    ptol = 1e-9
+    degen = 0
+    bland = False
+    col = np.empty(m)
+    # the eligible columns of the last pricing pass, their scores and directions: a bound
+    # flip changes neither the basis nor any reduced cost, and no other column's
+    # eligibility, so until the next pivot the entering column is the next best of this
+    # list (the same choice as a new Dantzig pass, ties to the lowest index)
+    el = np.empty(N, np.int64)
+    esc = np.empty(N)
+    edir = np.empty(N, np.int64)
+    ne = 0
+    fresh = False
+    for it in range(max_iter):
+        jin = -1
+        dirn = 0
+        best = 0.0
+        if fresh and not bland:
+            kb = -1
+            for k in range(ne):
+                if esc[k] > best:
+                    best = esc[k]
+                    kb = k
+            if kb >= 0:
+                jin = el[kb]
+                dirn = edir[kb]
+                esc[kb] = -1.0
+        else:
+            ne = 0
+            kb = -1
+            for j in range(N):
+                if isbasic[j]:
+                    continue
+                dj = d0[j] - sg[j] * z[grp[j]]
+                if dj < -dtol and x[j] < hi[j] - 1e-12:
+                    sc = -dj
+                    dd = 1
+                elif dj > dtol and x[j] > lo[j] + 1e-12:
+                    sc = dj
+                    dd = -1
+                else:
+                    continue
+                if bland:
+                    jin = j
+                    dirn = dd
+                    break
+                el[ne] = j
+                esc[ne] = sc
+                edir[ne] = dd
+                if sc > best:
+                    best = sc
+                    jin = j
+                    dirn = dd
+                    kb = ne
+                ne += 1
+            if kb >= 0:
+                esc[kb] = -1.0
+            fresh = True
+        if jin < 0:
+            return it
+        gin = grp[jin]
+        sin = sg[jin]
+        for i in range(m):
+            col[i] = sin * T[i, gin]
+        theta = hi[jin] - lo[jin]
+        r = -1
+        rb = 1 << 62
+        for i in range(m):
+            a = dirn * col[i]
+            b = basis[i]
+            if a > ptol:
+                lim = (x[b] - lo[b]) / a
+            elif a < -ptol:
+                lim = (hi[b] - x[b]) / (-a)
+            else:
+                continue
+            if lim < 0.0:
+                lim = 0.0
+            if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
+                theta = lim
+                r = i
+                rb = b
+        if theta > 1e200:
+            return -1
+        if theta <= 1e-12:
+            degen += 1
+            if degen > 50:
+                bland = True
+        else:
+            degen = 0
+        x[jin] += dirn * theta
+        for i in range(m):
+            if col[i] != 0.0:
+                x[basis[i]] -= dirn * col[i] * theta
+        if r < 0:
+            x[jin] = hi[jin] if dirn > 0 else lo[jin]
+            continue
+        b = basis[r]
+        a = dirn * col[r]
+        x[b] = lo[b] if a > 0.0 else hi[b]
+        din = d0[jin] - sin * z[gin]
+        piv = col[r]
+        for k in range(NG):
+            T[r, k] /= piv
+        for i in range(m):
+            if i == r:
+                continue
+            f = col[i]
+            if f != 0.0:
+                for k in range(NG):
+                    T[i, k] -= f * T[r, k]
+        if din != 0.0:
+            for k in range(NG):
+                z[k] += din * T[r, k]
+        isbasic[b] = False
+        isbasic[jin] = True
+        basis[r] = jin
+        fresh = False
+    return -1
+
+
+@njit
+def _group_prices(T, c, basis):
+    """``z[g] = sum_i c[basis[i]] * T[i, g]``: the basic costs through each group's column."""
+    m, NG = T.shape
+    z = np.zeros(NG)
+    for i in range(m):
+        cb = c[basis[i]]
+        if cb != 0.0:
+            for k in range(NG):
+                z[k] += cb * T[i, k]
+    return z
+
+
+@njit
 def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter, bal=0.0):
     """:func:`lp_solve_rows` where a column may also withdraw: column ``j`` injects
     ``csign_j`` MW at ``cbus_j`` and, when ``cbus2_j >= 0``, withdraws the same at
@@ -1482,30 +1631,62 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
     Also returns the row duals ``y`` (m,) of the cost phase: ``y[0]`` of the balance,
     ``y[1 + i]`` of line ``rows[i]``, so that one more MW injected at bus ``b`` is worth
     ``y[0] + sum_i y[1 + i] * ptdf[rows[i], b]`` (the hour's nodal price after the repair).
+
+    Two phases of :func:`lp_grouped_simplex` from a basis of artificials: the one-bus
+    pieces at a bus share one tableau column (their sign apart), each DC-link piece, each
+    row's flow slack and each row's pair of artificials (+1/-1) has its own.
     """
     nc = cbus.shape[0]
     m = rows.shape[0] + 1
+    B = ptdf.shape[1]
     # variables: nc pieces, (m-1) flow slacks, 2m artificials
     N = nc + (m - 1) + 2 * m
-    A = np.zeros((m, N))
+    # groups: the buses that carry a one-bus piece, then DC pieces, slacks, artificial pairs
+    gbus = np.full(B, -1, np.int64)
+    ng = 0
+    for j in range(nc):
+        if cbus2[j] < 0 and gbus[cbus[j]] < 0:
+            gbus[cbus[j]] = ng
+            ng += 1
+    n_bus_g = ng
+    for j in range(nc):
+        if cbus2[j] >= 0:
+            ng += 1
+    NG = ng + (m - 1) + m
+    T = np.zeros((m, NG))
+    grp = np.empty(N, np.int64)
+    sg = np.empty(N)
     lo = np.zeros(N)
     hi = np.zeros(N)
     x = np.zeros(N)
+    for b in range(B):
+        g = gbus[b]
+        if g >= 0:
+            T[0, g] = 1.0
+            for i in range(m - 1):
+                T[i + 1, g] = ptdf[rows[i], b]
+    gdc = n_bus_g
     for j in range(nc):
         b2 = cbus2[j]
-        A[0, j] = csign[j] if b2 < 0 else 0.0
-        for i in range(m - 1):
-            a = ptdf[rows[i], cbus[j]]
-            if b2 >= 0:
-                a -= ptdf[rows[i], b2]
-            A[i + 1, j] = csign[j] * a
+        if b2 < 0:
+            grp[j] = gbus[cbus[j]]
+        else:
+            grp[j] = gdc
+            for i in range(m - 1):
+                T[i + 1, gdc] = ptdf[rows[i], cbus[j]] - ptdf[rows[i], b2]
+            gdc += 1
+        sg[j] = csign[j]
         hi[j] = cw[j]
     basis = np.empty(m, np.int64)
     isbasic = np.zeros(N, np.bool_)
     for i in range(m):
         pa = nc + (m - 1) + 2 * i
-        A[i, pa] = 1.0
-        A[i, pa + 1] = -1.0
+        ga = ng + (m - 1) + i
+        T[i, ga] = 1.0
+        grp[pa] = ga
+        sg[pa] = 1.0
+        grp[pa + 1] = ga
+        sg[pa + 1] = -1.0
         hi[pa] = 1e30
         hi[pa + 1] = 1e30
         if i == 0:
@@ -1518,7 +1699,10 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
             continue
         l = rows[i - 1]
         sj = nc + i - 1
-        A[i, sj] = -1.0
+        gs = ng + i - 1
+        T[i, gs] = 1.0
+        grp[sj] = gs
+        sg[sj] = -1.0
         lo[sj] = flo[l] - fl[l]
         hi[sj] = fhi[l] - fl[l]
         if lo[sj] > hi[sj]:
@@ -1536,22 +1720,37 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
             x[pa] = lo[sj]
     # tableau = B^-1 A (B is diagonal +-1 here)
     for i in range(m):
-        piv = A[i, basis[i]]
+        piv = sg[basis[i]] * T[i, grp[basis[i]]]
         if piv != 1.0:
-            for k in range(N):
-                A[i, k] /= piv
+            for k in range(NG):
+                T[i, k] /= piv
         isbasic[basis[i]] = True
+    a0 = nc + (m - 1)
+    # phase 1: the artificials' sum
+    c = np.zeros(N)
+    for j in range(a0, N):
+        c[j] = 1.0
+    z = _group_prices(T, c, basis)
+    lp_grouped_simplex(T, grp, sg, x, lo, hi, c, z, basis, isbasic, max_iter)
+    infeas = 0.0
+    for j in range(a0, N):
+        if x[j] < 0.0:
+            x[j] = 0.0
+        infeas += x[j]
+        hi[j] = x[j]  # never more infeasible than phase 1 left it
+    # phase 2: the cost
     c = np.zeros(N)
     for j in range(nc):
         c[j] = ccost[j]
-    infeas, d = _two_phase(A, x, lo, hi, c, nc + (m - 1), basis, isbasic, max_iter)
+    z = _group_prices(T, c, basis)
+    lp_grouped_simplex(T, grp, sg, x, lo, hi, c, z, basis, isbasic, max_iter)
     out = np.empty(nc)
     for j in range(nc):
         out[j] = min(max(x[j], 0.0), cw[j])
-    # duals: the artificial column of row i is e_i with cost 0, so d = -y_i
+    # duals: row i's artificial pair is +-e_i with cost 0, so its reduced cost is -+z: y_i = z
     y = np.empty(m)
     for i in range(m):
-        y[i] = -d[nc + (m - 1) + 2 * i]
+        y[i] = z[ng + (m - 1) + i]
     return out, infeas, y
 
 

@@ -510,7 +510,9 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
     a task whose worker was presumed dead) the stored row is returned and nothing is
     written. Finished windows are checkpointed under ``out/_work/<sid>/`` so a retried task
     resumes where the dead attempt stopped. ``options``: ``frames`` (the Result frames to
-    keep) and ``dynamic_peak_check`` (see :func:`dispatch.checks.peak_response`).
+    keep), ``dynamic_peak_check`` (see :func:`dispatch.checks.peak_response`) and
+    ``native_threads`` (:attr:`dispatch.native.NativeOptions.threads`; the dask workers
+    run one process per core, so they set 1).
     """
     opts = dict(options or {})
     frames = tuple(opts.get("frames", DEFAULT_FRAMES))
@@ -533,6 +535,7 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
         lookahead_h=params["lookahead_h"],
         checkpoint_dir=work,
         progress=False,
+        options=_engine_options(params["engine"], opts),
     )
     row = comparison_row(sid, label, params, sys, res, bool(opts.get("dynamic_peak_check", False)))
     row["task_wall_s"] = time.perf_counter() - t_wall
@@ -555,6 +558,17 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
             shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return row
+
+
+def _engine_options(engine: str, opts: Mapping[str, Any]) -> Any:
+    """The window solver's options for a scenario task: the native engine's defaults with
+    ``native_threads`` where the task says so (identical results and the same checkpoint
+    fingerprint, since the thread count is kept out of it, whichever the task runs with)."""
+    if engine != "native":
+        return None
+    from .native import NativeOptions
+
+    return NativeOptions(threads=int(opts.get("native_threads", 2)))
 
 
 def _fsync_dir(d: Path) -> None:
@@ -798,6 +812,7 @@ def _run_dask(todo: list[Scenario], root: Path, options: dict[str, Any], schedul
 
     failures: dict[str, str] = {}
     cluster = None
+    options = {**options, "native_threads": 1}  # one process per core: no second thread each
     with dask.config.set({"distributed.scheduler.allowed-failures": max(3, retries + 1), **LOCAL_WORKER_CONFIG}):
         if scheduler is None:
             n = int(workers) if workers else 2
