@@ -172,12 +172,14 @@ def test_network_replan_variants_never_dearer(kw):
 
 @pytest.mark.parametrize("kw", [{}, native.QUALITY_NATIVE])
 def test_replan_threads_give_identical_results(kw):
-    """The re-plan starts side by side (``threads=2``, the default) or in turn (1): the same
+    """The re-plan starts side by side (``threads=2``, the default) or in turn (1), the flow
+    network's components in two threads (``mcf_threads=2``, the default) or one: the same
     schedule to the bit, since each start works in bases of its own either way."""
     sys = _tight_toy()
     st = initial_state(sys)
     two = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**kw))
-    one = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**{**kw, "threads": 1}))
+    assert native._Win(sys, 0, 48, st, None).mcf_groups is not None  # the toy has components to split
+    one = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(**{**kw, "threads": 1, "mcf_threads": 1}))
     assert two.info["replan_evals"] > 0
     assert two.objective == one.objective
     for name in ("th_on", "th_p", "hy_q", "hy_s", "st_ch", "st_dis", "line_flow"):

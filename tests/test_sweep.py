@@ -299,7 +299,7 @@ def test_scenario_tasks_pass_the_native_thread_count():
 
     one = sweep._engine_options("native", {"native_threads": 1})
     two = sweep._engine_options("native", {})
-    assert (one.threads, two.threads) == (1, 2)
+    assert (one.threads, one.mcf_threads, two.threads, two.mcf_threads) == (1, 1, 2, 2)
     assert sweep._engine_options("milp", {"native_threads": 1}) is None
     s = toy_system(24)
     assert fingerprint(s, "native", 0, 24, 24, 0, one) == fingerprint(s, "native", 0, 24, 24, 0, two)

@@ -203,10 +203,10 @@ class NativeOptions:
         paths (:func:`dispatch.kernels.mcf_solve`). Both exact; optimal flows are not
         unique, so schedules may differ where ties exist.
     mcf_threads : solve the flexible network's independent components in this many
-        threads (1 or 2; results are identical either way). Default 1: with the warm
-        network simplex a call takes ~2 ms and the hand-off to a second thread cost more
-        than it saved on the shared 2-core machine (4 windows: 2.0 s with 1 thread, 3.1 s
-        with 2); sweeps run one process per core anyway.
+        threads (1 or 2; results are identical either way). Default 2 since session 7:
+        the sichuan-2030 year takes 193 -> 166 s with it (two cascades of ~800 nodes each,
+        ~1.2 ms a call apiece); in session 4 on a loaded machine 4 windows took 2.0 s with
+        1 thread and 3.1 s with 2. Sweeps' dask workers (one process per core) set 1.
     mcf_pivots_per_arc : pivot limit of one network-simplex call per arc of a component
         (past it that component is solved by successive shortest paths).
     threads : 2 (the default) re-plans the distinct starts against the network side by
@@ -261,7 +261,7 @@ class NativeOptions:
     lp_max_iter: int = 5000
     check_cost: bool = True
     mcf: str = "simplex"
-    mcf_threads: int = 1
+    mcf_threads: int = field(default=2, repr=False)  # speed only: kept out of checkpoint fingerprints
     mcf_pivots_per_arc: int = 50
     threads: int = field(default=2, repr=False)  # speed only: kept out of checkpoint fingerprints
     ahead_rounds: int = 4

@@ -511,8 +511,8 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
     written. Finished windows are checkpointed under ``out/_work/<sid>/`` so a retried task
     resumes where the dead attempt stopped. ``options``: ``frames`` (the Result frames to
     keep), ``dynamic_peak_check`` (see :func:`dispatch.checks.peak_response`) and
-    ``native_threads`` (:attr:`dispatch.native.NativeOptions.threads`; the dask workers
-    run one process per core, so they set 1).
+    ``native_threads`` (:attr:`dispatch.native.NativeOptions.threads` and ``mcf_threads``;
+    the dask workers run one process per core, so they set 1).
     """
     opts = dict(options or {})
     frames = tuple(opts.get("frames", DEFAULT_FRAMES))
@@ -568,7 +568,8 @@ def _engine_options(engine: str, opts: Mapping[str, Any]) -> Any:
         return None
     from .native import NativeOptions
 
-    return NativeOptions(threads=int(opts.get("native_threads", 2)))
+    n = int(opts.get("native_threads", 2))
+    return NativeOptions(threads=n, mcf_threads=n)
 
 
 def _fsync_dir(d: Path) -> None:
