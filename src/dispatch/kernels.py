@@ -1284,203 +1284,18 @@ def mcf_scatter(arc_ptr, arc_idx, lflow, m):
 # exact per-hour network repair: a dense bounded-variable LP (own primal simplex)
 # ----------------------------------------------------------------------------------------
 @njit
-def lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter):
-    """Primal simplex on a dense tableau with bounded variables, in place.
-
-    ``T`` (m, N) is ``B^-1 A`` for the current basis ``basis`` (m,), ``x`` (N,) holds every
-    variable's value (nonbasic ones at a bound), ``d`` (N,) the reduced costs. Entering by
-    Dantzig's rule, switching to Bland's rule after a run of degenerate pivots (no cycling).
-    Returns the number of iterations, or -1 when ``max_iter`` was hit.
-    """
-    m, N = T.shape
-    dtol = 1e-9
-    ptol = 1e-9
-    degen = 0
-    bland = False
-    for it in range(max_iter):
-        jin = -1
-        dirn = 0
-        best = 0.0
-        for j in range(N):
-            if isbasic[j]:
-                continue
-            dj = d[j]
-            if dj < -dtol and x[j] < hi[j] - 1e-12:
-                sc = -dj
-                dd = 1
-            elif dj > dtol and x[j] > lo[j] + 1e-12:
-                sc = dj
-                dd = -1
-            else:
-                continue
-            if bland:
-                jin = j
-                dirn = dd
-                break
-            if sc > best:
-                best = sc
-                jin = j
-                dirn = dd
-        if jin < 0:
-            return it
-        theta = hi[jin] - lo[jin]
-        r = -1
-        rb = 1 << 62
-        for i in range(m):
-            a = dirn * T[i, jin]
-            b = basis[i]
-            if a > ptol:
-                lim = (x[b] - lo[b]) / a
-            elif a < -ptol:
-                lim = (hi[b] - x[b]) / (-a)
-            else:
-                continue
-            if lim < 0.0:
-                lim = 0.0
-            if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
-                theta = lim
-                r = i
-                rb = b
-        if theta > 1e200:
-            return -1
-        if theta <= 1e-12:
-            degen += 1
-            if degen > 50:
-                bland = True
-        else:
-            degen = 0
-        x[jin] += dirn * theta
-        for i in range(m):
-            if T[i, jin] != 0.0:
-                x[basis[i]] -= dirn * T[i, jin] * theta
-        if r < 0:
-            x[jin] = hi[jin] if dirn > 0 else lo[jin]
-            continue
-        b = basis[r]
-        a = dirn * T[r, jin]
-        x[b] = lo[b] if a > 0.0 else hi[b]
-        piv = T[r, jin]
-        for k in range(N):
-            T[r, k] /= piv
-        for i in range(m):
-            if i == r:
-                continue
-            f = T[i, jin]
-            if f != 0.0:
-                for k in range(N):
-                    T[i, k] -= f * T[r, k]
-        f = d[jin]
-        if f != 0.0:
-            for k in range(N):
-                d[k] -= f * T[r, k]
-        isbasic[b] = False
-        isbasic[jin] = True
-        basis[r] = jin
-    return -1
-
-
-@njit
-def _reduced_costs(T, c, basis):
-    m, N = T.shape
-    d = c.copy()
-    for i in range(m):
-        cb = c[basis[i]]
-        if cb != 0.0:
-            for k in range(N):
-                d[k] -= cb * T[i, k]
-    return d
-
-
-@njit
-def _two_phase(T, x, lo, hi, cost, a0, basis, isbasic, max_iter):
-    """Both phases of :func:`lp_bounded_simplex` from a basis of artificials, in place.
-
-    Columns ``a0..`` of the tableau ``T`` are the artificials: phase 1 minimises their sum,
-    then fixes each at what phase 1 left (``hi = x``) and phase 2 minimises ``cost`` (full
-    length, zero on slacks and artificials). Returns (infeasibility, reduced costs).
-    """
-    N = T.shape[1]
-    c = np.zeros(N)
-    for j in range(a0, N):
-        c[j] = 1.0
-    d = _reduced_costs(T, c, basis)
-    lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter)
-    infeas = 0.0
-    for j in range(a0, N):
-        if x[j] < 0.0:
-            x[j] = 0.0
-        infeas += x[j]
-        hi[j] = x[j]  # never more infeasible than phase 1 left it
-    d = _reduced_costs(T, cost, basis)
-    lp_bounded_simplex(T, x, lo, hi, d, basis, isbasic, max_iter)
-    return infeas, d
-
-
-@njit
-def lp_dense(A, b, c, lo, hi, max_iter):
-    """min ``c . x`` s.t. ``A x = b``, ``lo <= x <= hi`` (finite bounds), dense, two phases.
-
-    Phase 1 starts every variable at its bound nearest zero (a nonbasic variable sits at a
-    bound) and puts one artificial per row in the basis; :func:`lp_bounded_simplex`
-    drives them out, then the cost phase runs with the artificials fixed at what phase 1
-    left. Returns ``(x, infeasibility)``; infeasibility is the artificials' sum.
-    """
-    m, nv = A.shape
-    N = nv + m
-    T = np.zeros((m, N))
-    x = np.zeros(N)
-    lo2 = np.zeros(N)
-    hi2 = np.zeros(N)
-    for j in range(nv):
-        lo2[j] = lo[j]
-        hi2[j] = hi[j]
-        x[j] = lo[j] if abs(lo[j]) <= abs(hi[j]) else hi[j]
-    basis = np.empty(m, np.int64)
-    isbasic = np.zeros(N, np.bool_)
-    for i in range(m):
-        r = b[i]
-        for j in range(nv):
-            r -= A[i, j] * x[j]
-        sg = 1.0 if r >= 0.0 else -1.0
-        for j in range(nv):
-            T[i, j] = sg * A[i, j]
-        T[i, nv + i] = 1.0
-        x[nv + i] = abs(r)
-        hi2[nv + i] = 1e300
-        basis[i] = nv + i
-        isbasic[nv + i] = True
-    cc = np.zeros(N)
-    for j in range(nv):
-        cc[j] = c[j]
-    infeas, _d = _two_phase(T, x, lo2, hi2, cc, nv, basis, isbasic, max_iter)
-    out = np.empty(nv)
-    for j in range(nv):
-        out[j] = min(max(x[j], lo[j]), hi[j])
-    return out, infeas
-
-
-@njit
-def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
-    """min cost . x over columns (pieces) ``0 <= x_j <= cw_j`` injecting ``csign_j`` MW at
-    bus ``cbus_j`` per unit, keeping the balance (sum of injections 0) and, for each line in
-    ``rows``, the flow change within ``[flo - f, fhi - f]``. Two phases (infeasibility, then
-    cost). Returns the piece values and the remaining infeasibility (0 when solved).
-    """
-    out, infeas, _y = lp_solve_pairs(cbus, np.full(cbus.shape[0], -1, np.int64), csign, ccost, cw, rows, fl, flo,
-                                     fhi, ptdf, max_iter)
-    return out, infeas
-
-
-@njit
 def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
-    """:func:`lp_bounded_simplex` for LPs whose columns come in parallel groups, in place.
+    """Primal simplex on a dense tableau with bounded variables whose columns come in
+    parallel groups, in place.
 
     Column ``j`` is ``sg[j]`` (+1 or -1) times the column of its group ``grp[j]``, so
     ``T`` (m, NG) holds ``B^-1 A`` once per *group*, and the reduced cost of column ``j``
     is ``d0[j] - sg[j] * z[grp[j]]`` (``d0``: the costs, ``z``: ``c_B^T B^-1`` times each
     group's column). The repair LPs have ~250 pieces on ~60 buses: every piece at a bus is
-    the same column up to sign, so a pivot updates ~4x fewer entries. Same rules as the
-    dense tableau: Dantzig's entering column, Bland's after a run of degenerate pivots.
+    the same column up to sign, so a pivot updates ~4x fewer entries; with one group per
+    column (:func:`lp_dense`) it is the plain dense tableau. Entering column by Dantzig's
+    rule, switching to Bland's after a run of degenerate pivots (no cycling); a bound flip
+    takes the next best column of the last pricing pass (see below).
     Returns the iterations, or -1 when ``max_iter`` was hit.
     """
     m, NG = T.shape
@@ -1621,6 +1436,87 @@ def _group_prices(T, c, basis):
 
 
 @njit
+def _two_phase(T, grp, sg, x, lo, hi, cost, a0, basis, isbasic, max_iter):
+    """Both phases of :func:`lp_grouped_simplex` from a basis of artificials, in place.
+
+    Columns ``a0..`` are the artificials: phase 1 minimises their sum, then fixes each at
+    what phase 1 left (``hi = x``) and phase 2 minimises ``cost`` (full length, zero on
+    slacks and artificials). Returns (infeasibility, the cost phase's group prices ``z``).
+    """
+    N = grp.shape[0]
+    c = np.zeros(N)
+    for j in range(a0, N):
+        c[j] = 1.0
+    z = _group_prices(T, c, basis)
+    lp_grouped_simplex(T, grp, sg, x, lo, hi, c, z, basis, isbasic, max_iter)
+    infeas = 0.0
+    for j in range(a0, N):
+        if x[j] < 0.0:
+            x[j] = 0.0
+        infeas += x[j]
+        hi[j] = x[j]  # never more infeasible than phase 1 left it
+    z = _group_prices(T, cost, basis)
+    lp_grouped_simplex(T, grp, sg, x, lo, hi, cost, z, basis, isbasic, max_iter)
+    return infeas, z
+
+
+@njit
+def lp_dense(A, b, c, lo, hi, max_iter):
+    """min ``c . x`` s.t. ``A x = b``, ``lo <= x <= hi`` (finite bounds), dense, two phases.
+
+    Phase 1 starts every variable at its bound nearest zero (a nonbasic variable sits at a
+    bound) and puts one artificial per row in the basis; :func:`lp_grouped_simplex` (one
+    group per column) drives them out, then the cost phase runs with the artificials fixed at what phase 1
+    left. Returns ``(x, infeasibility)``; infeasibility is the artificials' sum.
+    """
+    m, nv = A.shape
+    N = nv + m
+    T = np.zeros((m, N))
+    x = np.zeros(N)
+    lo2 = np.zeros(N)
+    hi2 = np.zeros(N)
+    for j in range(nv):
+        lo2[j] = lo[j]
+        hi2[j] = hi[j]
+        x[j] = lo[j] if abs(lo[j]) <= abs(hi[j]) else hi[j]
+    basis = np.empty(m, np.int64)
+    isbasic = np.zeros(N, np.bool_)
+    for i in range(m):
+        r = b[i]
+        for j in range(nv):
+            r -= A[i, j] * x[j]
+        sg = 1.0 if r >= 0.0 else -1.0
+        for j in range(nv):
+            T[i, j] = sg * A[i, j]
+        T[i, nv + i] = 1.0
+        x[nv + i] = abs(r)
+        hi2[nv + i] = 1e300
+        basis[i] = nv + i
+        isbasic[nv + i] = True
+    cc = np.zeros(N)
+    for j in range(nv):
+        cc[j] = c[j]
+    # every column its own group: the grouped simplex is then the plain dense tableau
+    infeas, _z = _two_phase(T, np.arange(N), np.ones(N), x, lo2, hi2, cc, nv, basis, isbasic, max_iter)
+    out = np.empty(nv)
+    for j in range(nv):
+        out[j] = min(max(x[j], lo[j]), hi[j])
+    return out, infeas
+
+
+@njit
+def lp_solve_rows(cbus, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter):
+    """min cost . x over columns (pieces) ``0 <= x_j <= cw_j`` injecting ``csign_j`` MW at
+    bus ``cbus_j`` per unit, keeping the balance (sum of injections 0) and, for each line in
+    ``rows``, the flow change within ``[flo - f, fhi - f]``. Two phases (infeasibility, then
+    cost). Returns the piece values and the remaining infeasibility (0 when solved).
+    """
+    out, infeas, _y = lp_solve_pairs(cbus, np.full(cbus.shape[0], -1, np.int64), csign, ccost, cw, rows, fl, flo,
+                                     fhi, ptdf, max_iter)
+    return out, infeas
+
+
+@njit
 def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_iter, bal=0.0):
     """:func:`lp_solve_rows` where a column may also withdraw: column ``j`` injects
     ``csign_j`` MW at ``cbus_j`` and, when ``cbus2_j >= 0``, withdraws the same at
@@ -1725,25 +1621,10 @@ def lp_solve_pairs(cbus, cbus2, csign, ccost, cw, rows, fl, flo, fhi, ptdf, max_
             for k in range(NG):
                 T[i, k] /= piv
         isbasic[basis[i]] = True
-    a0 = nc + (m - 1)
-    # phase 1: the artificials' sum
-    c = np.zeros(N)
-    for j in range(a0, N):
-        c[j] = 1.0
-    z = _group_prices(T, c, basis)
-    lp_grouped_simplex(T, grp, sg, x, lo, hi, c, z, basis, isbasic, max_iter)
-    infeas = 0.0
-    for j in range(a0, N):
-        if x[j] < 0.0:
-            x[j] = 0.0
-        infeas += x[j]
-        hi[j] = x[j]  # never more infeasible than phase 1 left it
-    # phase 2: the cost
     c = np.zeros(N)
     for j in range(nc):
         c[j] = ccost[j]
-    z = _group_prices(T, c, basis)
-    lp_grouped_simplex(T, grp, sg, x, lo, hi, c, z, basis, isbasic, max_iter)
+    infeas, z = _two_phase(T, grp, sg, x, lo, hi, c, nc + (m - 1), basis, isbasic, max_iter)
     out = np.empty(nc)
     for j in range(nc):
         out[j] = min(max(x[j], 0.0), cw[j])
