@@ -335,3 +335,27 @@ def test_repair_lp_with_links_and_parallel_pieces_matches_highs(seed):
     assert abs((csign * one) @ x - bal) < 1e-6
     assert np.all(np.abs(a @ x + fl) <= fhi + 1e-6)
     assert ccost @ x == pytest.approx(r.fun, rel=1e-7, abs=1e-6)
+
+
+def test_bus_injection_matches_scatter_sum():
+    """:func:`kernels.bus_injection` against a plain scatter-add of every component's
+    injection at its bus (loads and shedding, units, renewables, exports, hydro, storage,
+    demand response, DC links withdrawn at one end and injected at the other)."""
+    rng = np.random.default_rng(5)
+    n, B = 6, 4
+    bus = {k: rng.integers(0, B, size) for k, size in (("th", 3), ("re", 2), ("ex", 2), ("hy", 2), ("st", 2), ("dr", 2))}
+    dc_from, dc_to = np.array([0, 2]), np.array([3, 1])
+    a = {k: rng.uniform(0, 100, (n, v.shape[0])) for k, v in bus.items()}
+    ch, dc_p = rng.uniform(0, 50, (n, 2)), rng.uniform(-30, 30, (n, 2))
+    shed, load, hy_k = rng.uniform(0, 5, (n, B)), rng.uniform(50, 200, (n, B)), rng.uniform(0.5, 2.0, 2)
+    got = K.bus_injection(shed, load, bus["th"], a["th"], bus["re"], a["re"], bus["ex"], a["ex"], bus["hy"], hy_k,
+                          a["hy"], bus["st"], a["st"], ch, bus["dr"], a["dr"], dc_from, dc_to, dc_p)
+    want = shed - load
+    for t in range(n):
+        for k, sign in (("th", 1), ("re", 1), ("ex", -1), ("st", 1), ("dr", 1)):
+            np.add.at(want[t], bus[k], sign * a[k][t])
+        np.add.at(want[t], bus["hy"], hy_k * a["hy"][t])
+        np.add.at(want[t], bus["st"], -ch[t])
+        np.add.at(want[t], dc_from, -dc_p[t])
+        np.add.at(want[t], dc_to, dc_p[t])
+    assert_allclose(got, want, rtol=1e-12, atol=1e-9)

@@ -1658,6 +1658,24 @@ def _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p
 
 
 @njit
+def bus_injection(shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch, dr_bus, dr_net,
+                  dc_from, dc_to, dc_p):
+    """(n, B) net injection at each bus in every hour (:func:`_hour_injection` per hour, plus
+    demand response ``dr_net`` (n, D): demand reduction minus rebound, at ``dr_bus``)."""
+    n, B = load.shape
+    out = np.empty((n, B))
+    inj = np.empty(B)
+    for t in range(n):
+        _hour_injection(t, inj, shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, hy_k, q, st_bus, dis, ch,
+                        dc_from, dc_to, dc_p)
+        for d in range(dr_net.shape[1]):
+            inj[dr_bus[d]] += dr_net[t, d]
+        for b in range(B):
+            out[t, b] = inj[b]
+    return out
+
+
+@njit
 def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus, th_p,
                re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
                hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,

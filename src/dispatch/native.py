@@ -418,7 +418,7 @@ class _Win:
         B = sys.n_bus
         eye = np.eye(B)
         self.E_th, self.E_re, self.E_ex, self.E_dr = eye[sys.th_bus], eye[sys.re_bus], eye[sys.ex_bus], eye[sys.dr_bus]
-        self.E_hy, self.E_st = eye[sys.hy_bus], eye[sys.st_bus]
+        self.E_hy = eye[sys.hy_bus]
         # (K, B) injection of one MW of DC-link flow: -1 at dc_from, +1 at dc_to
         self.E_dc = eye[sys.dc_to] - eye[sys.dc_from]
         abus = np.full(self.role.shape[0], -1, np.int64)
@@ -1279,12 +1279,13 @@ def _price_overloads(w: _Win, line_flow: np.ndarray, pi: np.ndarray) -> None:
 def _bus_injection(w: _Win, p, re_p, q, ch, dis, ex, shed, dr_net, dc_p=None) -> np.ndarray:
     """(n, B) net injection at each bus (``dr_net``: demand reduction minus rebound;
     ``dc_p`` (n, K): DC-link flows, withdrawn at ``dc_from``, injected at ``dc_to``)."""
-    inj = shed - w.load
-    for arr, E in ((p, w.E_th), (re_p, w.E_re), (q * w.sys.hy_k[None, :], w.E_hy), (dis - ch, w.E_st), (-ex, w.E_ex),
-                   (dr_net, w.E_dr), (dc_p, w.E_dc)):
-        if arr is not None and arr.shape[1]:
-            inj = inj + arr @ E
-    return np.ascontiguousarray(inj)
+    sys = w.sys
+    f64 = np.ascontiguousarray
+    dc = f64(dc_p, dtype=float) if dc_p is not None else np.zeros((w.n, sys.n_dc))
+    return K.bus_injection(f64(shed, dtype=float), w.load, sys.th_bus, f64(p, dtype=float), sys.re_bus,
+                           f64(re_p, dtype=float), sys.ex_bus, f64(ex, dtype=float), sys.hy_bus, sys.hy_k,
+                           f64(q, dtype=float), sys.st_bus, f64(dis, dtype=float), f64(ch, dtype=float), sys.dr_bus,
+                           f64(dr_net, dtype=float), sys.dc_from, sys.dc_to, dc)
 
 
 def _dr_dispatch(w: _Win, need: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
