@@ -1488,11 +1488,11 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if sys.n_line and opt.shed_tr_iters > opt.net_tr_iters and float(best.shed.sum()) > 1e-6:
         # load is still shed: the trust-region re-plan on the best schedule (the Frank-Wolfe
         # re-plan's far vertices miss pockets that the box's small steps serve)
-        sol_t, x_t, e_t = _net_trust(w, best, best_x, targets, replace(opt, net_tr_iters=opt.shed_tr_iters))
+        # (it keeps a step only where the schedule gets better, so its result is the one to keep)
+        sol_t, best_x, e_t = _net_trust(w, best, best_x, targets, replace(opt, net_tr_iters=opt.shed_tr_iters))
         best.info["shed_tr_evals"] = e_t
-        if _better(sol_t, best):
-            sol_t.info.update({k: v for k, v in best.info.items() if k not in sol_t.info})
-            best, best_x = sol_t, x_t
+        sol_t.info.update({k: v for k, v in best.info.items() if k not in sol_t.info})
+        best = sol_t
     if sys.n_line and sys.n_st and _infeasibility(best) > 1e-6:
         # a line is still over its rating: shift storage charging between hours
         best, best_x = _storage_shift(w, best, best_x, targets, opt)

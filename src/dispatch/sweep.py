@@ -561,14 +561,16 @@ def run_scenario(sid: str, label: str, params: dict[str, Any], out: str, options
 
 
 def _engine_options(engine: str, opts: Mapping[str, Any]) -> Any:
-    """The window solver's options for a scenario task: the native engine's defaults with
+    """The window solver's options for a scenario task: the native engine's defaults, with
     ``native_threads`` where the task says so (identical results and the same checkpoint
     fingerprint, since the thread count is kept out of it, whichever the task runs with)."""
     if engine != "native":
         return None
     from .native import NativeOptions
 
-    n = int(opts.get("native_threads", 2))
+    if "native_threads" not in opts:
+        return NativeOptions()
+    n = int(opts["native_threads"])
     return NativeOptions(threads=n, mcf_threads=n)
 
 
