@@ -508,3 +508,33 @@ def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw
             if on[t, g]:
                 head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
     return p, re_used, ex, shed, surplus, head
+
+
+def dual_tail(pi, inj, re_bus, re_avail, curtail_cost, ex_bus, ex_price, ex_min, ex_max, dc_from, dc_to, dc_pmax,
+              voll, load, dr_bus, dr_cost, dr_pmax, dr_payback_frac, dr_active):
+    """Twin of :func:`dispatch.kernels.dual_tail`: whole-array numpy with incidence matrices."""
+    n, B = pi.shape
+    eye = np.eye(B)
+    L = 0.0
+    pr = pi[:, re_bus]
+    use = (pr + curtail_cost) > 0
+    L += float(np.sum(np.where(use, -pr * re_avail, curtail_cost * re_avail)))
+    inj += np.where(use, re_avail, 0.0) @ eye[re_bus]
+    pe = pi[:, ex_bus]
+    x = np.where(pe < ex_price[None, :], ex_max, ex_min)
+    L += float(((pe - ex_price[None, :]) * x).sum())
+    inj -= x @ eye[ex_bus]
+    d = pi[:, dc_to] - pi[:, dc_from]
+    L -= float(np.sum(np.abs(d) * dc_pmax[None, :]))
+    inj += (np.sign(d) * dc_pmax[None, :]) @ (eye[dc_to] - eye[dc_from])
+    shed = np.where(pi > voll, load, 0.0)
+    L += float(np.sum((voll - pi) * shed))
+    inj += shed
+    pd = pi[:, dr_bus]
+    tmin = np.argmin(pd, axis=0)
+    unit = dr_cost[None, :] - pd + (dr_payback_frac * pd[tmin, np.arange(dr_bus.shape[0])])[None, :]
+    take = np.where((unit < 0) & dr_active[None, :], dr_pmax[None, :], 0.0)
+    inj += take @ eye[dr_bus]
+    np.add.at(inj, (tmin, dr_bus), -dr_payback_frac * take.sum(axis=0))
+    L += float(np.sum(unit * take))
+    return L

@@ -359,3 +359,28 @@ def test_bus_injection_matches_scatter_sum():
         np.add.at(want[t], dc_from, -dc_p[t])
         np.add.at(want[t], dc_to, dc_p[t])
     assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dual_tail_matches_twin(seed):
+    """:func:`kernels.dual_tail` (the Lagrangian's closed-form subproblems) against its
+    whole-array twin: renewables, exports (imports below zero), DC links (equal end prices
+    in some hours), shedding above VOLL and demand response with one programme out of events."""
+    rng = np.random.default_rng(seed)
+    n, B = 8, 5
+    pi = rng.uniform(-50.0, 800.0, (n, B))
+    pi[rng.random((n, B)) < 0.1] = 12_000.0  # above VOLL
+    pi[: n // 2, 3] = pi[: n // 2, 1]  # the DC link 1 -> 3 sees equal prices in half the hours
+    args = dict(
+        re_bus=rng.integers(0, B, 4), re_avail=rng.uniform(0, 90, (n, 4)), curtail_cost=20.0,
+        ex_bus=rng.integers(0, B, 3), ex_price=rng.uniform(200, 500, 3), ex_min=rng.uniform(-60, 10, (n, 3)),
+        dc_from=np.array([1, 0]), dc_to=np.array([3, 4]), dc_pmax=np.array([40.0, 25.0]), voll=10_000.0,
+        load=rng.uniform(50, 300, (n, B)), dr_bus=rng.integers(0, B, 3), dr_cost=rng.uniform(100, 700, 3),
+        dr_pmax=rng.uniform(5, 30, 3), dr_payback_frac=rng.uniform(0, 1, 3), dr_active=np.array([True, False, True]))
+    args["ex_max"] = args["ex_min"] + rng.uniform(0, 80, (n, 3))
+    inj0 = rng.normal(0, 100, (n, B))
+    got_inj, want_inj = inj0.copy(), inj0.copy()
+    got = K.dual_tail(pi, got_inj, **args)
+    want = naive.dual_tail(pi, want_inj, **args)
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-6)
+    assert_allclose(got_inj, want_inj, rtol=1e-12, atol=1e-9)

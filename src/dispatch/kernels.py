@@ -1676,6 +1676,65 @@ def bus_injection(shed, load, th_bus, th_p, re_bus, re_p, ex_bus, ex_p, hy_bus, 
 
 
 @njit
+def dual_tail(pi, inj, re_bus, re_avail, curtail_cost, ex_bus, ex_price, ex_min, ex_max, dc_from, dc_to, dc_pmax,
+              voll, load, dr_bus, dr_cost, dr_pmax, dr_payback_frac, dr_active):
+    """The Lagrangian's closed-form subproblems at nodal prices ``pi`` (n, B): renewables
+    (used where their price beats curtailment), exports (at ``ex_max`` below their price,
+    else ``ex_min``), DC links (full flow towards the dearer end, none at equal prices),
+    shedding (above VOLL) and relaxed demand response (every hour where it pays, its
+    payback at the programme's cheapest hour; ``dr_active``: events left). Adds their
+    injections to ``inj`` (n, B) in place and returns their part of the dual value."""
+    n, B = pi.shape
+    L = 0.0
+    for t in range(n):
+        for r in range(re_bus.shape[0]):
+            b = re_bus[r]
+            a = re_avail[t, r]
+            if pi[t, b] + curtail_cost > 0.0:
+                L -= pi[t, b] * a
+                inj[t, b] += a
+            else:
+                L += curtail_cost * a
+        for e in range(ex_bus.shape[0]):
+            b = ex_bus[e]
+            x = ex_max[t, e] if pi[t, b] < ex_price[e] else ex_min[t, e]
+            L += (pi[t, b] - ex_price[e]) * x
+            inj[t, b] -= x
+        for k in range(dc_to.shape[0]):
+            d = pi[t, dc_to[k]] - pi[t, dc_from[k]]
+            f = 0.0
+            if d > 0.0:
+                f = dc_pmax[k]
+            elif d < 0.0:
+                f = -dc_pmax[k]
+            L -= abs(d) * dc_pmax[k]
+            inj[t, dc_to[k]] += f
+            inj[t, dc_from[k]] -= f
+        for b in range(B):
+            if pi[t, b] > voll:
+                L += (voll - pi[t, b]) * load[t, b]
+                inj[t, b] += load[t, b]
+    for d in range(dr_bus.shape[0]):
+        if not dr_active[d]:
+            continue
+        b = dr_bus[d]
+        tmin = 0
+        for t in range(1, n):
+            if pi[t, b] < pi[tmin, b]:
+                tmin = t
+        pay = dr_payback_frac[d] * pi[tmin, b]
+        taken = 0.0
+        for t in range(n):
+            unit = dr_cost[d] - pi[t, b] + pay
+            if unit < 0.0:
+                inj[t, b] += dr_pmax[d]
+                L += unit * dr_pmax[d]
+                taken += dr_pmax[d]
+        inj[tmin, b] -= dr_payback_frac[d] * taken
+    return L
+
+
+@njit
 def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, seg_mw, seg_cost, th_bus, th_p,
                re_avail, re_p, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, ex_p, load, shed, voll,
                hy_k, hy_qlo, hy_qmax, hy_vmin, hy_vmax, hy_down, hy_delay, hy_nup, hy_bus, hy_wv, q, s, v,

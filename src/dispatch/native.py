@@ -422,10 +422,7 @@ class _Win:
         self.hy_qlo = np.minimum(sys.hy_qmin, self.hy_qmax)
         B = sys.n_bus
         eye = np.eye(B)
-        self.E_th, self.E_re, self.E_ex, self.E_dr = eye[sys.th_bus], eye[sys.re_bus], eye[sys.ex_bus], eye[sys.dr_bus]
-        self.E_hy = eye[sys.hy_bus]
-        # (K, B) injection of one MW of DC-link flow: -1 at dc_from, +1 at dc_to
-        self.E_dc = eye[sys.dc_to] - eye[sys.dc_from]
+        self.E_th, self.E_dr, self.E_hy = eye[sys.th_bus], eye[sys.dr_bus], eye[sys.hy_bus]
         abus = np.full(self.role.shape[0], -1, np.int64)
         abus[self.hour >= 0] = 0
         rel = self.role == K.R_REL
@@ -619,41 +616,10 @@ def _dual_value(w: _Win, lam: np.ndarray, mu: np.ndarray, eta_p: np.ndarray, eta
     inj += K.flex_bus_injection(flow, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, n, sys.n_bus)
     fres = w.flex_res0 + K.flex_injection(flow, w.rescoef, w.hour, n)
     L -= float(mu.sum()) * w.flex_res0
-    # renewables
-    if sys.n_re:
-        pr = pi[:, sys.re_bus]
-        use = (pr + sys.curtail_cost) > 0
-        L += float(np.sum(np.where(use, -pr * w.re_avail, sys.curtail_cost * w.re_avail)))
-        inj += np.where(use, w.re_avail, 0.0) @ w.E_re
-    # exports
-    if sys.n_ex:
-        pe = pi[:, sys.ex_bus]
-        x = np.where(pe < sys.ex_price[None, :], w.ex_max, w.ex_min)
-        L += float(((pe - sys.ex_price[None, :]) * x).sum())
-        inj -= x @ w.E_ex
-    # DC links (exact, closed form): min over |f| <= pmax of (pi_from - pi_to) * f, i.e.
-    # full flow toward the dearer end (none where the two prices are equal)
-    if sys.n_dc:
-        d = pi[:, sys.dc_to] - pi[:, sys.dc_from]
-        f = np.sign(d) * sys.dc_pmax[None, :]
-        L -= float(np.sum(np.abs(d) * sys.dc_pmax[None, :]))
-        inj += f @ w.E_dc
-    # shedding
-    shed = np.where(pi > sys.voll, w.load, 0.0)
-    L += float(np.sum((sys.voll - pi) * shed))
-    inj += shed
-    # demand response (relaxed): each programme with events left, at its bus price, pays
-    # back at the cheapest hour of the window
-    if sys.n_dr:
-        act = w.dr_left > 0
-        pd = pi[:, sys.dr_bus]
-        tmin = np.argmin(pd, axis=0)
-        unit = sys.dr_cost[None, :] - pd + (sys.dr_payback_frac * pd[tmin, np.arange(sys.n_dr)])[None, :]
-        sel = (unit < 0) & act[None, :]
-        take = np.where(sel, sys.dr_pmax[None, :], 0.0)
-        inj += take @ w.E_dr
-        np.add.at(inj, (tmin, sys.dr_bus), -sys.dr_payback_frac * take.sum(axis=0))
-        L += float(np.sum(unit * take))
+    # renewables, exports, DC links, shedding, demand response: closed form, compiled
+    L += K.dual_tail(pi, inj, sys.re_bus, w.re_avail, float(sys.curtail_cost), sys.ex_bus, sys.ex_price, w.ex_min,
+                     w.ex_max, sys.dc_from, sys.dc_to, sys.dc_pmax, float(sys.voll), w.load, sys.dr_bus, sys.dr_cost,
+                     sys.dr_pmax, sys.dr_payback_frac, w.dr_left > 0)
     L += float(np.sum(pi * w.load)) + float(mu @ w.reserve)
     g_lam = -inj.sum(axis=1)
     g_mu = w.reserve - res - fres
