@@ -181,8 +181,9 @@ class NativeOptions:
         such a spike makes the min-cost flow pour every reachable flow into that hour.
         12 sichuan-2030 milp windows, native - milp: 1.939e8 (no cap) -> 1.529e8 CNY
         (0.1, the default; 0.05: 2.01e8, 0.15: 1.54e8) at 7.3 -> 8.8 s; the year -28.650
-        -> -28.842 bn CNY, 179 -> 218 s (more re-plan steps succeed). Not applied to the
-        trust region (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
+        -> -28.842 bn CNY, 179 -> 218 s (more re-plan steps succeed). Also applied in the
+        trust-region steps where load is still shed (``shed_tr_iters``), not in the
+        ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
         (:func:`_net_trust`; 0, the default, turns it off): the exact min-cost flow at the
         nodal prices within a box of ``net_tr_delta`` x each arc's range around the current
@@ -1019,7 +1020,7 @@ def _net_replan(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Nativ
     return sol, x, evals
 
 
-def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
+def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions, capped: bool = False):
     """Hydro/storage flows re-planned against the network by sequential linear programming
     in a trust region.
 
@@ -1033,13 +1034,17 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
     Frank-Wolfe walks towards far vertices and must shorten every step, the box keeps each
     step where the prices still hold: on the normal January window with no thermal unit
     on, -4.0e7 -> -1.28e8 CNY in 47 schedules where Frank-Wolfe's 220 reached -1.27e8
-    (milp -1.319e8). Returns the best schedule, its flows and the schedules evaluated."""
+    (milp -1.319e8). ``capped``: its oracle sees :func:`_oracle_prices` (the step where
+    load is still shed: the shedding pockets keep their VOLL price and the degenerate
+    spikes elsewhere no longer compete with them; the sichuan-2030 year then sheds nothing,
+    216 MWh with the raw prices). Returns the best schedule, its flows and the schedules
+    evaluated."""
     span = w.hi - w.lo
     delta = opt.net_tr_delta
     evals = misses = 0
     pis = None
     for _ in range(opt.net_tr_iters):
-        pi = sol.info["pi"]
+        pi = _oracle_prices(w.sys, sol, opt) if capped else sol.info["pi"]
         pis = pi.copy() if pis is None else opt.net_tr_avg * pis + (1.0 - opt.net_tr_avg) * pi
         y = w.flex_box(pis, np.maximum(w.lo, x - delta * span), np.minimum(w.hi, x + delta * span))
         found = False
@@ -1478,7 +1483,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         # load is still shed: the trust-region re-plan on the best schedule (the Frank-Wolfe
         # re-plan's far vertices miss pockets that the box's small steps serve)
         # (it keeps a step only where the schedule gets better, so its result is the one to keep)
-        sol_t, best_x, e_t = _net_trust(w, best, best_x, targets, replace(opt, net_tr_iters=opt.shed_tr_iters))
+        sol_t, best_x, e_t = _net_trust(w, best, best_x, targets, replace(opt, net_tr_iters=opt.shed_tr_iters),
+                                        capped=True)
         best.info["shed_tr_evals"] = e_t
         sol_t.info.update({k: v for k, v in best.info.items() if k not in sol_t.info})
         best = sol_t
