@@ -101,9 +101,10 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   shedding or reserve shortfall; within 1 % of the reference on 7 of 13, RTS-GMLC mean
   +1.3 %, 3-25 s per instance.
 * Quality: toy windows within 0.1-0.5 % of milp. sichuan-2030 48 h windows with the
-  network (milp references in ``benches/milp_windows.json``): **0.9-3.5e7 CNY per window
-  above milp** (2.14e8 over 12 windows; 4.69e8 before the network re-plan, which took the
-  normal November window's curtailment from 82 to 5 GWh). Given the milp's own flows the
+  network (milp references in ``benches/milp_windows.json``): **0.3-2.9e7 CNY per window
+  above milp** (1.53e8 over 12 windows with the re-plan's oracle prices capped, session 8;
+  1.94e8 before; 4.69e8 before the network re-plan, which took the normal November
+  window's curtailment from 82 to 5 GWh). Given the milp's own flows the
   dispatch and repair reproduce its cost, so what is left is the search over the flows:
   the re-plan stalls at kinks of the piecewise-linear repaired cost, and the copper-plate
   Frank-Wolfe hydro plan does not converge on drought windows (it ends cascades far below
@@ -181,7 +182,7 @@ class NativeOptions:
         such a spike makes the min-cost flow pour every reachable flow into that hour.
         12 sichuan-2030 milp windows, native - milp: 1.939e8 (no cap) -> 1.529e8 CNY
         (0.1, the default; 0.05: 2.01e8, 0.15: 1.54e8) at 7.3 -> 8.8 s; the year -28.650
-        -> -28.842 bn CNY, 179 -> 218 s (more re-plan steps succeed). Also applied in the
+        -> -28.842 bn CNY, 179 -> 207 s (more re-plan steps succeed). Also applied in the
         trust-region steps where load is still shed (``shed_tr_iters``), not in the
         ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
