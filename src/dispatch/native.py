@@ -181,7 +181,7 @@ class NativeOptions:
         where shedding is the marginal option of a congested pocket at zero level, and
         such a spike makes the min-cost flow pour every reachable flow into that hour.
         12 sichuan-2030 milp windows, native - milp: 1.939e8 (no cap) -> 1.529e8 CNY
-        (0.1, the default; 0.05: 2.01e8, 0.15: 1.54e8) at 7.3 -> 8.8 s; the year -28.650
+        (0.1, the default; 0.05: 2.01e8, 0.15: 1.54e8) at 7.3 -> 7.4-8.8 s; the year -28.650
         -> -28.842 bn CNY, 179 -> 207 s (more re-plan steps succeed). Also applied in the
         trust-region steps where load is still shed (``shed_tr_iters``), not in the
         ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
