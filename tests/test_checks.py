@@ -219,11 +219,94 @@ def test_run_all_on_result_read_from_disk(tmp_path) -> None:
     fake_result(re_frac=0.9, **_dr(120.0)).write(tmp_path / "r")
     res = read_result(tmp_path / "r")
     out = checks.run_all(res, ac=True, dynamic=False)
-    assert set(out) == {"peak_response", "curtailment", "carbon_supply", "ac_power_flow"}
+    assert set(out) == {"peak_response", "curtailment", "carbon_supply", "statistics", "ac_power_flow"}
     assert out["peak_response"].passed and not out["curtailment"].passed
     # the toy case has no pandapower net: reported as not run, not raised
     assert out["ac_power_flow"]["passed"] is None and "could not run" in out["ac_power_flow"]["reason"]
     payload = json.loads(json.dumps(checks.results_json(out)))
-    assert payload["verdicts"] == {"peak_response": "PASS", "curtailment": "FAIL", "carbon_supply": "PASS", "ac_power_flow": "n/a"}
+    assert payload["verdicts"] == {"peak_response": "PASS", "curtailment": "FAIL", "carbon_supply": "PASS", "statistics": "n/a",
+                                   "ac_power_flow": "n/a"}
     text = checks.render(out)
     assert "SUMMARY" in text and "curtailment FAIL" in text
+
+
+# ---------------------------------------------------------------- provincial statistics
+def _year_result(hours: int = 8760):
+    """A whole year (or ``hours``) at constant output: two reservoir stations (one on the
+    border, counted half), small hydro, two links (one counted by the other province)."""
+    from dispatch.results import Result
+
+    t = pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 1) + pl.duration(hours=hours - 1), "1h",
+                          eager=True)
+    system = pl.DataFrame({"time": t, "load_mw": [50_000.0] * hours, "shed_mw": [10.0] * hours,
+                           "dr_mw": [5.0] * hours, "rebound_mw": [1.0] * hours, "thermal_mw": [8_000.0] * hours,
+                           "hydro_mw": [30_000.0] * hours, "wind_mw": [2_000.0] * hours, "solar_mw": [1_500.0] * hours})
+    hydro = pl.DataFrame({"time": pl.concat([t, t]), "plant": ["border"] * hours + ["inland"] * hours,
+                          "p_mw": [20_000.0] * hours + [10_000.0] * hours})
+    ren = pl.DataFrame({"time": t, "plant": ["small"] * hours, "kind": ["hydro_ror"] * hours, "p_mw": [4_000.0] * hours})
+    ex = pl.DataFrame({"time": pl.concat([t, t]), "link": ["yunnan_bank"] * hours + ["uhvdc"] * hours,
+                       "p_mw": [9_000.0] * hours + [6_000.0] * hours})
+    comps = pl.DataFrame({"component": ["hydro", "hydro", "export", "export"],
+                          "name": ["border", "inland", "yunnan_bank", "uhvdc"]})
+    return Result(frames={"system": system, "hydro": hydro, "renewables": ren, "exports": ex, "components": comps},
+                  summary={"case": "sichuan-2024", "hours": hours},
+                  meta={"year": 2024, "hy_stat_share": [0.5, 1.0], "ex_stat_share": [0.0, 1.0]})
+
+
+def test_statistics_counts_the_province_share_and_judges_by_tolerance() -> None:
+    res = _year_result()
+    scale = 8784 / 8760  # 2024 is a leap year; the case series hold 8760 h
+    pub = pl.DataFrame({"quantity": ["consumption", "hydro", "thermal", "solar"],
+                        "value_twh": [438.0, 250.0, 100.0, 5.0], "tolerance": [0.02, 0.10, 0.10, 0.0],
+                        "note": ["", "", "", "shown only"], "source": ["t"] * 4})
+    st = checks.statistics(res, published=pub)
+    rows = {r["quantity"]: r for r in st.rows.iter_rows(named=True)}
+    twh = 8760 * scale / 1e6
+    assert rows["consumption"]["counted_twh"] == pytest.approx((50_000 - 10 - 5 + 1) * twh)
+    assert rows["hydro"]["model_twh"] == pytest.approx((30_000 + 4_000) * twh)
+    assert rows["hydro"]["counted_twh"] == pytest.approx((0.5 * 20_000 + 10_000 + 4_000) * twh)
+    assert rows["net_exports"]["model_twh"] == pytest.approx(15_000 * twh)
+    assert rows["net_exports"]["counted_twh"] == pytest.approx(6_000 * twh)
+    assert rows["hydro"]["diff_pct"] == pytest.approx(100 * (24_000 * twh / 250.0 - 1))
+    # consumption +0.4 % and hydro -15.9 %... thermal -29.8 %: two FAILs; solar shown, not judged
+    assert [rows[q]["verdict"] for q in ("consumption", "hydro", "thermal", "solar")] == ["PASS", "FAIL", "FAIL", "shown"]
+    assert st.passed is False and "hydro" in st.reason and "thermal" in st.reason and "solar" not in st.reason
+    json.dumps(st.to_dict())
+    assert "counted_twh" in st.table()
+    ok = checks.statistics(res, published=pub.with_columns(pl.Series("value_twh", [438.0, 210.0, 70.5, 5.0])))
+    assert ok.passed is True
+
+
+def test_statistics_needs_a_whole_year_and_a_published_year() -> None:
+    week = checks.statistics(_year_result(168))
+    assert week.passed is None and "whole-year" in week.reason
+    assert week.rows["diff_pct"].null_count() == week.rows.height
+    # the shipped figures for 2024 (networks/sichuan/statistics.csv) are read and judged
+    year = checks.statistics(_year_result())
+    judged = year.rows.filter(pl.col("verdict").is_in(["PASS", "FAIL"]))["quantity"].to_list()
+    assert judged == ["consumption", "hydro", "thermal"]
+    other = _year_result()
+    other.summary["case"] = "rts-gmlc"
+    assert checks.statistics(other).passed is None
+
+
+def test_published_statistics_bad_rows_name_file_column_row(monkeypatch, tmp_path) -> None:
+    import shutil
+
+    from dispatch.case import data_dir, published_statistics
+    from dispatch.errors import CaseError
+
+    root = tmp_path / "networks"
+    shutil.copytree(data_dir() / "sichuan", root / "sichuan")
+    monkeypatch.setenv("DISPATCH_DATA", str(tmp_path))
+    assert published_statistics(2024).height == 4
+    f = root / "sichuan" / "statistics.csv"
+    text = f.read_text()
+    f.write_text(text.replace("2024,thermal,97.0,0.10", "2024,thermal,-97.0,0.10"))
+    with pytest.raises(CaseError) as e:
+        published_statistics(2024)
+    assert "statistics.csv" in str(e.value) and "value_twh" in str(e.value) and "row 3" in str(e.value)
+    f.write_text(text + "2024,hydro,380.0,0.1,again,x\n")
+    with pytest.raises(CaseError) as e:
+        published_statistics()
+    assert "duplicate" in str(e.value) and "row 10" in str(e.value)

@@ -84,6 +84,19 @@ def _cases_table() -> pl.DataFrame:
     return schema.validate_table(_read_csv(f), "cases", str(f))
 
 
+def published_statistics(year: int | None = None) -> pl.DataFrame:
+    """Published annual figures of the Sichuan system (``networks/sichuan/statistics.csv``,
+    validated: a bad value names the file, column and row), for ``year`` or all years."""
+    f = data_dir() / NETWORK / "statistics.csv"
+    df = schema.validate_table(_read_csv(f), "statistics", str(f))
+    dup = df.select("year", "quantity").is_duplicated()
+    if dup.any():
+        row = int(np.nonzero(dup.to_numpy())[0][-1]) + 1  # 1-based data row of the repeat
+        raise CaseError(f"duplicate (year, quantity) {tuple(df.row(row - 1)[:2])}", file=str(f), column="quantity",
+                        row=row)
+    return df if year is None else df.filter(pl.col("year") == int(year))
+
+
 def list_cases() -> list[str]:
     """Names of the shipped cases (plus ``rts-gmlc``, loaded by :mod:`dispatch.rts`)."""
     return _cases_table()["case"].to_list() + ["rts-gmlc"]

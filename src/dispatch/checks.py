@@ -40,11 +40,13 @@ __all__ = [
     "CarbonSupplyCheck",
     "CurtailmentCheck",
     "PeakResponseCheck",
+    "StatisticsCheck",
     "ac_power_flow",
     "carbon_supply",
     "curtailment",
     "peak_response",
     "run_all",
+    "statistics",
     "stress_hours",
 ]
 
@@ -1062,6 +1064,139 @@ def carbon_supply(res: Any) -> CarbonSupplyCheck:
 
 
 # =======================================================================================
+# Provincial statistics: the year as the published annual figures count it
+@dataclass
+class StatisticsCheck(_CheckBase):
+    """Outcome of :func:`statistics`."""
+
+    name: str
+    year: int | None
+    hours: int
+    scale: float
+    rows: pl.DataFrame
+    passed: bool | None
+    reason: str
+
+    def table(self) -> str:
+        """A text rendering for analysts."""
+        head = (f"annual energy as Sichuan's statistics count it (year {self.year}, {self.hours} h"
+                + (f", x {self.scale:.4f} to the calendar year" if self.scale != 1.0 else "") + ")")
+        cols = ["quantity", "model_twh", "counted_twh", "published_twh", "diff_pct", "tolerance_pct", "verdict"]
+        notes = [f"  {r['quantity']}: {r['note']} [{r['source']}]" for r in self.rows.iter_rows(named=True) if r["note"]]
+        return (head + "\n" + text_table(self.rows, cols) + ("\n" + "\n".join(notes) if notes else "")
+                + f"\n\nRESULT {_verdict(self.passed)}: {self.reason}")
+
+
+def statistics(res: Any, published: pl.DataFrame | None = None) -> StatisticsCheck:
+    """The result's annual energy counted as Sichuan's statistics count it, against the
+    published figures of the case year (``networks/sichuan/statistics.csv``).
+
+    Parameters
+    ----------
+    res : Result
+    published : rows of the statistics table to compare with (columns ``quantity``,
+        ``value_twh``, ``tolerance``, ``note``, ``source``); None reads the case year's from
+        :func:`dispatch.case.published_statistics`.
+
+    Returns
+    -------
+    StatisticsCheck
+        ``rows``: per quantity the model's energy over all plants (``model_twh``), the part
+        the province counts (``counted_twh``: the border stations of the lower Jinsha at
+        their ``stat_share`` of 0.5, exports and ties at theirs), the published value and
+        the relative difference. ``passed`` is False when a judged quantity (tolerance > 0)
+        lies outside its tolerance, None when the result is not a whole case year or the
+        case has no published figures.
+
+    Notes
+    -----
+    consumption = load - shed - demand response + its rebound; hydro = reservoir stations
+    and small (run-of-river) hydro, pumped storage excluded; thermal = every thermal unit;
+    net_exports = export links and ties, imports negative. A result of a whole year is scaled
+    to the calendar year (8784 h in a leap year: the case series hold 8760).
+    """
+    s = res.system
+    mwh = {k: float(s[c].sum()) for k, c in (("load", "load_mw"), ("shed", "shed_mw"), ("dr", "dr_mw"),
+                                             ("rebound", "rebound_mw"), ("thermal", "thermal_mw"), ("hydro", "hydro_mw"),
+                                             ("wind", "wind_mw"), ("solar", "solar_mw")) if c in s.columns}
+    comps = res.components if "components" in res.frames else pl.DataFrame({"component": [], "name": []})
+
+    def shares(comp: str, key: str) -> dict[str, float]:
+        names = comps.filter(pl.col("component") == comp)["name"].to_list()
+        vals = list(res.meta.get(key) or [])
+        if len(vals) != len(names):
+            return {n: 1.0 for n in names}
+        return dict(zip(names, (float(v) for v in vals)))
+
+    hy_share = shares("hydro", "hy_stat_share")
+    hy_left = 0.0  # MWh of reservoir stations that another province counts
+    if "hydro" in res.frames and hy_share:
+        e = res.hydro.group_by("plant").agg(pl.col("p_mw").sum())
+        hy_left = float(sum(v * (1.0 - hy_share.get(n, 1.0)) for n, v in e.iter_rows()))
+    ex_all = ex_counted = 0.0
+    if "exports" in res.frames:
+        ex_share = shares("export", "ex_stat_share")
+        e = res.exports.group_by("link").agg(pl.col("p_mw").sum())
+        ex_all = float(e["p_mw"].sum())
+        ex_counted = float(sum(v * ex_share.get(n, 1.0) for n, v in e.iter_rows()))
+    ror = 0.0  # small hydro, run-of-river availability profiles among the renewables
+    if "renewables" in res.frames:
+        ror = float(res.renewables.filter(pl.col("kind") == "hydro_ror")["p_mw"].sum())
+    hydro = mwh.get("hydro", 0.0) + ror
+    cons = mwh.get("load", 0.0) - mwh.get("shed", 0.0) - mwh.get("dr", 0.0) + mwh.get("rebound", 0.0)
+    model = {"consumption": (cons, cons), "hydro": (hydro, hydro - hy_left),
+             "thermal": (mwh.get("thermal", 0.0),) * 2, "wind": (mwh.get("wind", 0.0),) * 2,
+             "solar": (mwh.get("solar", 0.0),) * 2, "net_exports": (ex_all, ex_counted)}
+    hours = int(res.summary.get("hours") or s.height)
+    year = res.meta.get("year") or res.summary.get("year")
+    year = int(year) if year is not None else None
+    case = str(res.summary.get("case") or res.meta.get("case") or "")
+    reason_na = None
+    if published is None:
+        if year is None or not case.startswith("sichuan"):
+            published, reason_na = None, f"no published figures for case {case!r}"
+        else:
+            from .case import published_statistics
+
+            published = published_statistics(year)
+            if published.height == 0:
+                reason_na = f"no published figures for {year} in networks/sichuan/statistics.csv"
+    full = hours >= 8760
+    days = 366 if (year is not None and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 365
+    scale = days * 24 / hours if full else 1.0
+    if not full and reason_na is None:
+        reason_na = f"published figures are annual: a whole-year result is needed to compare (this one: {hours} h)"
+    pub = {} if published is None else {r["quantity"]: r for r in published.iter_rows(named=True)}
+    rows, bad = [], []
+    for q, (m_all, m_cnt) in model.items():
+        r = pub.get(q)
+        counted = m_cnt * scale / 1e6
+        diff = 100.0 * (counted / r["value_twh"] - 1.0) if (r and full and r["value_twh"] > 0) else None
+        tol = float(r["tolerance"]) if r else 0.0
+        judged = diff is not None and tol > 0
+        ok = None if not judged else abs(diff) <= 100.0 * tol
+        if ok is False:
+            bad.append(f"{q} {diff:+.1f} % (tolerance {100 * tol:g} %)")
+        rows.append({"quantity": q, "model_twh": m_all * scale / 1e6, "counted_twh": counted,
+                     "published_twh": r["value_twh"] if r else None, "diff_pct": diff,
+                     "tolerance_pct": 100.0 * tol if r else None,
+                     "verdict": _verdict(ok) if judged else ("shown" if r else ""),
+                     "note": r["note"] if r else "", "source": r["source"] if r else ""})
+    frame = pl.DataFrame(rows, schema={"quantity": pl.Utf8, "model_twh": pl.Float64, "counted_twh": pl.Float64,
+                                       "published_twh": pl.Float64, "diff_pct": pl.Float64, "tolerance_pct": pl.Float64,
+                                       "verdict": pl.Utf8, "note": pl.Utf8, "source": pl.Utf8})
+    judged_n = sum(1 for r in rows if r["verdict"] in ("PASS", "FAIL"))
+    if reason_na is not None or judged_n == 0:
+        passed, reason = None, reason_na or "no published figure is judged for this year"
+    elif bad:
+        passed, reason = False, "outside the tolerance: " + "; ".join(bad)
+    else:
+        passed, reason = True, f"all {judged_n} judged quantities within their tolerance"
+    return StatisticsCheck(name="statistics", year=year, hours=hours, scale=scale, rows=frame, passed=passed,
+                           reason=reason)
+
+
+# =======================================================================================
 # AC power flow
 @dataclass
 class ACFlowCheck(_CheckBase):
@@ -1404,6 +1539,7 @@ def run_all(
         ("peak_response", lambda: peak_response(res, threshold, peak_quantile, sysarr, dynamic=dynamic)),
         ("curtailment", lambda: curtailment(res, target_utilisation, sysarr)),
         ("carbon_supply", lambda: carbon_supply(res)),
+        ("statistics", lambda: statistics(res)),
     ]
 
     def ac_job() -> ACFlowCheck:

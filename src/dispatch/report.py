@@ -499,6 +499,9 @@ def make_report(
         tables.append((f"Curtailment: {'PASS' if cu.passed else 'FAIL'}", cu.table()))
         cs = ck.carbon_supply(res)
         tables.append((f"Carbon and security of supply: {'PASS' if cs.passed else 'FAIL'}", cs.table()))
+        st = ck.statistics(res)
+        verdict = "n/a" if st.passed is None else ("PASS" if st.passed else "FAIL")
+        tables.append((f"Against the published annual figures: {verdict}", st.table()))
     if src_dir is not None and (src_dir / "checks.json").is_file():
         saved = json.loads((src_dir / "checks.json").read_text(encoding="utf-8"))
         ac = saved.get("ac_power_flow")

@@ -217,6 +217,16 @@ SCHEMAS: dict[str, tuple[Col, ...]] = {
         _c("description", "str", meaning=""),
         SOURCE,
     ),
+    # published annual figures: calibration targets for `dispatch check` (not model input)
+    "statistics": (
+        _c("year", "int", "year", 2000, 2100, "calendar year"),
+        _c("quantity", "str", choices=("consumption", "hydro", "thermal", "wind", "solar", "net_exports"),
+           meaning="what is counted (see checks.statistics)"),
+        _c("value_twh", "float", "TWh", 0, 10000, "published annual value"),
+        _c("tolerance", "float", "1", 0, 1, "largest relative difference that passes; 0: shown, not judged"),
+        _c("note", "str", meaning="how the figure is counted"),
+        SOURCE,
+    ),
 }
 
 #: Which tables reference buses through which columns.
@@ -318,15 +328,16 @@ def validate_table(df: pl.DataFrame, table: str, file: str) -> pl.DataFrame:
         out[c.name] = s
     res = pl.DataFrame(out)
     key = schema[0].name
-    names = res[key]
-    empty = names.str.len_chars() == 0
-    if empty.any():
-        raise _fail("empty name", file, key, int(empty.arg_max()) + 1)
-    dup = ~names.is_first_distinct()
-    if dup.any():
-        i = int(dup.arg_max())
-        first = int((names == names[i]).arg_max())
-        raise _fail(f"duplicate name {names[i]!r} (first in row {first + 1}); names must be unique", file, key, i + 1)
+    if schema[0].dtype == "str":  # a table keyed by name (statistics: by year and quantity)
+        names = res[key]
+        empty = names.str.len_chars() == 0
+        if empty.any():
+            raise _fail("empty name", file, key, int(empty.arg_max()) + 1)
+        dup = ~names.is_first_distinct()
+        if dup.any():
+            i = int(dup.arg_max())
+            first = int((names == names[i]).arg_max())
+            raise _fail(f"duplicate name {names[i]!r} (first in row {first + 1}); names must be unique", file, key, i + 1)
     _row_rules(res, table, file)
     return res
 
