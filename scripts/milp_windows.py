@@ -137,7 +137,8 @@ def _save(path: Path, data: dict[str, Any]) -> None:
 
 
 def _options(args: argparse.Namespace) -> MilpOptions:
-    return MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit, threads=args.threads)
+    return MilpOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit, threads=args.threads,
+                       warm_start=args.warm_start)
 
 
 def _sol_figures(s: SystemArrays, sol: Any) -> dict[str, Any]:
@@ -185,6 +186,8 @@ def solve_one(hydrology: str, t0: int, n: int, opt: MilpOptions) -> dict[str, An
         mip_objective=float(sol.info["mip_objective"]),
         gap_pct=100.0 * (obj - lb) / max(abs(obj), 1e-9),
         wall_s=wall,
+        warm_start=opt.warm_start,
+        warm_start_objective=sol.info.get("warm_start_objective"),
         violations=len(viol),
         violation_lines=viol[:10],
         **_sol_figures(s, sol),
@@ -280,17 +283,17 @@ def cmd_rolling(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     """Print the recorded windows as a Markdown table."""
     data = _load(Path(args.json))
-    print("| hydrology | t0 | start | objective | lower bound | gap % | wall s | status | violations | shed MWh | curtailed MWh | MIP rounds | lines |")
-    print("|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("| hydrology | t0 | start | objective | lower bound | gap % | wall s | status | violations | shed MWh | curtailed MWh | MIP rounds | lines | MIP start |")
+    print("|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
     for r in data["records"]:
         if r.get("status") == "error":
-            print(f"| {r['hydrology']} | {r['t0']} | {r['start']} | - | - | - | {r['wall_s']:.0f} | error: {r['error'][:60]} | - | - | - | - | - |")
+            print(f"| {r['hydrology']} | {r['t0']} | {r['start']} | - | - | - | {r['wall_s']:.0f} | error: {r['error'][:60]} | - | - | - | - | - | - |")
             continue
         i = r.get("info", {})
         print(
             f"| {r['hydrology']} | {r['t0']} | {r['start'][:13]} | {r['objective']:.6e} | {r['lower_bound']:.6e} | "
             f"{r['gap_pct']:.3f} | {r['wall_s']:.0f} | {r['status']} | {r['violations']} | {r['shed_mwh']:.0f} | "
-            f"{r['curtailed_mwh']:.0f} | {i.get('mip_rounds', '')} | {i.get('lines_enforced', '')} |"
+            f"{r['curtailed_mwh']:.0f} | {i.get('mip_rounds', '')} | {i.get('lines_enforced', '')} | {r.get('warm_start') or '-'} |"
         )
     return 0
 
@@ -306,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gap", type=float, default=1e-3, help="mip_rel_gap")
     p.add_argument("--time-limit", type=float, default=400.0, help="seconds per window (all HiGHS runs)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warm-start", default=None, choices=["native"],
+                   help="first incumbent: the native engine's schedule re-dispatched (MilpOptions.warm_start)")
     p.add_argument("--case", default=None)
     p.add_argument("--hydrology", default="normal", help="rolling mode")
     p.add_argument("--start", default="2030-07-01", help="rolling mode: first day")

@@ -114,6 +114,29 @@ def test_run_milp_options_only_for_milp(capsys):
 
     assert cli.main(["run", "sichuan-2030", "--time-limit", "5", "--hours", "24"]) == 2
     assert "--engine milp only" in capsys.readouterr().err
+    assert cli.main(["run", "sichuan-2030", "--warm-start", "native", "--hours", "24"]) == 2
+    assert "--engine milp only" in capsys.readouterr().err
+
+
+def test_run_milp_warm_start_reaches_the_options(monkeypatch):
+    import dispatch
+    from dispatch import cli, milp
+
+    seen = {}
+
+    class _Res:
+        def write(self, out):
+            pass
+
+        def table(self):
+            return "table"
+
+    monkeypatch.setattr(dispatch, "load_case", lambda name, hydrology: name)
+    monkeypatch.setattr(dispatch, "simulate", lambda case, **kw: seen.update(kw) or _Res())
+    assert cli.main(["run", "sichuan-2030", "--engine", "milp", "--warm-start", "native", "--time-limit", "60",
+                     "--no-progress"]) == 0
+    opt = seen["options"]
+    assert isinstance(opt, milp.MilpOptions) and (opt.warm_start, opt.time_limit_s) == ("native", 60.0)
 
 
 def test_run_native_options(monkeypatch, capsys):

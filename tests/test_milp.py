@@ -352,3 +352,23 @@ def test_integral_relaxation_needs_no_mip():
     assert a.objective == pytest.approx(b.objective, rel=1e-6)
     assert check_solution(s, st, a) == []
     assert a.lower_bound <= a.objective
+
+
+def test_warm_start_from_native_keeps_the_optimum_and_can_end_the_window():
+    """``MilpOptions(warm_start="native")``: the native schedule's integers, re-dispatched by
+    the LP, are the first incumbent. At the default gap the optimum is the plain MIP's; with
+    a gap wide enough for that incumbent the window ends there, no dearer than the native
+    schedule itself (the LP re-dispatches its flows exactly) and feasible."""
+    sys = toy_system(48)
+    st = initial_state(sys)
+    plain = milp.solve_window(sys, 0, 48, st, None)
+    warm = milp.solve_window(sys, 0, 48, st, None, milp.MilpOptions(warm_start="native"))
+    assert warm.objective == pytest.approx(plain.objective, rel=2e-4)
+    assert warm.info["warm_start_objective"] >= plain.objective - 1e-6 * abs(plain.objective)
+    wide = milp.solve_window(sys, 0, 48, st, None, milp.MilpOptions(warm_start="native", mip_rel_gap=0.5))
+    assert wide.info["mip_status"] == "warm start within gap"
+    assert wide.objective <= wide.info["warm_start_objective"] + 1e-6 * abs(wide.objective)
+    assert wide.lower_bound <= plain.objective + 1e-6 * abs(plain.objective)
+    assert not check_solution(sys, st, wide, None)
+    with pytest.raises(ValueError, match="warm_start"):
+        milp.solve_window(sys, 0, 48, st, None, milp.MilpOptions(warm_start="fast"))

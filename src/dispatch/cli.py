@@ -36,13 +36,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.engine == "milp":
         from .milp import MilpOptions
 
-        given = {"mip_rel_gap": args.mip_gap, "time_limit_s": args.time_limit, "threads": args.threads}
+        given = {"mip_rel_gap": args.mip_gap, "time_limit_s": args.time_limit, "threads": args.threads,
+                 "warm_start": args.warm_start}
         options = MilpOptions(**{k: v for k, v in given.items() if v is not None})
         if args.quality or args.set:
             print("dispatch run: --quality/--set apply to --engine native only", file=sys.stderr)
             return EXIT_USAGE
-    elif args.mip_gap is not None or args.time_limit is not None or args.threads is not None:
-        print("dispatch run: --mip-gap/--time-limit/--threads apply to --engine milp only", file=sys.stderr)
+    elif any(v is not None for v in (args.mip_gap, args.time_limit, args.threads, args.warm_start)):
+        print("dispatch run: --mip-gap/--time-limit/--threads/--warm-start apply to --engine milp only", file=sys.stderr)
         return EXIT_USAGE
     elif args.quality or args.set:
         from .native import QUALITY_NATIVE, NativeOptions
@@ -185,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="milp: wall-clock limit per window in seconds (default: none; summer Sichuan windows need minutes)")
     s.add_argument("--threads", type=int, default=None, metavar="N", help="milp: HiGHS threads (default: HiGHS's)")
+    s.add_argument("--warm-start", default=None, choices=["native"],
+                   help="milp: start each window from the native engine's schedule re-dispatched exactly "
+                        "(a better incumbent when a time limit stops the MIP)")
     s.add_argument("--quality", action="store_true",
                    help="native: the quality setting (trust-region network re-plan on two commitments; "
                         "~3x slower per window, half the gap to milp on the 12 Sichuan reference windows, a 1 %% cheaper year)")

@@ -121,6 +121,12 @@ class MilpOptions:
         lazily) took 77-319 s, used the whole time limit, and left gaps of 9-63 %.
     line_spread : a line the LP relaxation or a MIP round overloads gets its limit at every
         hour of the window, not only where it was overloaded (fewer rounds).
+    warm_start : "native" solves the window with the native engine first (its default
+        options) and gives HiGHS that commitment (and demand-response events and storage
+        modes) as the first incumbent, completed by the LP with those integers fixed: where
+        that LP is within ``mip_rel_gap`` of the relaxation's bound the window is done,
+        otherwise branch-and-bound starts from it. The bound and the exactness are HiGHS's
+        as without it; what changes is the incumbent a time limit leaves. None: no start.
     output_flag : print the HiGHS log.
     names : pass row/column names to HiGHS (for its log and ``writeModel``; costs ~0.5 s
         on a 48 h x 200-unit window). Error reports name rows either way.
@@ -143,6 +149,7 @@ class MilpOptions:
     line_spread: bool = True
     relax_rounds: int = 2
     round_start: bool = False
+    warm_start: str | None = None
     output_flag: bool = False
     names: bool = False
     line_tol: float = 1e-6
@@ -977,7 +984,23 @@ def _rel_gap(ub: float, bound: float) -> float:
     return (ub - bound) / max(abs(ub), 1e-9)
 
 
-def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[str, Any]:
+def _start_vector(model: WindowModel, sol: WindowSolution) -> np.ndarray:
+    """A column vector carrying a schedule's integer decisions (commitment, demand-response
+    events, storage modes via charge vs discharge), for :func:`_fix_integers`."""
+    x = np.zeros(model.builder.n_col)
+    v = model.v
+    if "th_u" in v:
+        x[v["th_u"]] = np.asarray(sol.th_on, float)
+    if "dr_a" in v:
+        x[v["dr_a"]] = (np.asarray(sol.dr_p) > 1e-9).astype(float)
+    if "st_ch" in v:
+        x[v["st_ch"]] = sol.st_ch
+        x[v["st_dis"]] = sol.st_dis
+    return x
+
+
+def solve_model(model: WindowModel, options: MilpOptions | None = None,
+                start_schedule: WindowSolution | None = None) -> dict[str, Any]:
     """Solve a built window: MIP with lazy lines, then the LP with binaries fixed.
 
     Lines (and storage modes) the MIP's schedule violates are added and the MIP solved
@@ -986,6 +1009,9 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
     bound holds for the full window too (the MIP had fewer constraints), so the repaired
     schedule is as exact as a further MIP round would be. Otherwise the repaired schedule
     is the next MIP round's starting incumbent.
+
+    ``start_schedule`` (a schedule of the same window, e.g. the native engine's): its integer
+    decisions re-dispatched by the LP are the first incumbent (see ``MilpOptions.warm_start``).
 
     Returns the final primal column values and row duals plus solve statistics.
     """
@@ -1031,6 +1057,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
         return ok
 
     # --- line limits the LP relaxation needs -----------------------------------------------
+    obj_rel = -INF  # the last LP relaxation's objective: a bound of the window
     if model.sys.n_line and mip:
         ic = model.int_cols.astype(np.int32)
         h.changeColsIntegrality(len(ic), ic, np.zeros(len(ic), np.uint8))
@@ -1045,6 +1072,7 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
                 break
             lp_pre += 1
             obj = float(h.getInfo().objective_function_value)
+            obj_rel = obj
             x_rel = np.asarray(h.getSolution().col_value)
             # the rows only help the MIP; once they stop moving the relaxation's optimum
             # the MIP rounds (and repair) take care of what is left
@@ -1083,6 +1111,15 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None) -> dict[
                     mip_status = "relaxation rounded"
             if repaired:
                 gap = _rel_gap(float(h.getInfo().objective_function_value), bound)
+    if start_schedule is not None and mip and not repaired:
+        # the given schedule's integers, re-dispatched: done if within the gap of the
+        # relaxation's bound, else the first round's incumbent (``start``)
+        x_ws = _start_vector(model, start_schedule)
+        rel_bound = mip_obj if np.isfinite(mip_obj) else (obj_rel if np.isfinite(obj_rel) else -INF)
+        if repair(x_ws, rel_bound):
+            x_mip, mip_obj, bound = x_ws, float(h.getInfo().objective_function_value), rel_bound
+            mip_status = "warm start within gap"
+            gap = _rel_gap(mip_obj, bound)
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------
     while not repaired:
         if start is not None:
@@ -1240,9 +1277,17 @@ def solve_window(
     """
     opt = options or MilpOptions()
     t_wall = time.perf_counter()
+    warm = None
+    if opt.warm_start == "native":
+        from . import native
+
+        warm = native.solve_window(sys, t0, n, state, targets)
+    elif opt.warm_start is not None:
+        raise ValueError(f"MilpOptions.warm_start must be None or 'native', not {opt.warm_start!r}")
+    warm_s = time.perf_counter() - t_wall
     model = build_window(sys, t0, n, state, targets, opt)
-    build_s = time.perf_counter() - t_wall
-    res = solve_model(model, opt)
+    build_s = time.perf_counter() - t_wall - warm_s
+    res = solve_model(model, opt, start_schedule=warm)
     sol = read_solution(model, res)
     sol.objective = window_cost(sys, state, sol, targets)
     ref = res["lp_objective"]
@@ -1256,6 +1301,8 @@ def solve_window(
     sol.info = {
         "engine": "milp",
         "build_s": build_s,
+        "warm_start_s": warm_s,
+        "warm_start_objective": None if warm is None else float(warm.objective),
         "solve_s": res["solve_s"],
         "mip_s": res["mip_s"],
         "mip_objective": res["mip_objective"],
