@@ -98,11 +98,12 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
 * RTS-GMLC July week with the network: 13.43 M$ against milp's 13.41 M$ (the commitment
   search took it from 14.50 M$), 16 s against 450 s.
 * PGLib-UC (copper plate, ``benches/PGLIB_NATIVE.md``): all 18 instances solved without
-  shedding or reserve shortfall; within 1 % of the reference on 7 of 13, RTS-GMLC mean
-  +1.3 %, 3-25 s per instance.
+  shedding or reserve shortfall; with :data:`dispatch.pglib.PGLIB_NATIVE` within 1 % of the
+  reference on 10 of 13, mean +0.73 % (session 9), 2.6-21 s per RTS-GMLC day, 84-87 s on FERC.
 * Quality: toy windows within 0.1-0.5 % of milp. sichuan-2030 48 h windows with the
-  network (milp references in ``benches/milp_windows.json``): **0.3-2.9e7 CNY per window
-  above milp** (1.53e8 over 12 windows with the re-plan's oracle prices capped, session 8;
+  network (milp references in ``benches/milp_windows.json``): **0.5-3.8e7 CNY per window
+  above milp** (1.74e8 over 12 windows against the references two warm-started milp runs
+  improved in session 9; 1.53e8 against the first ones with the re-plan's oracle prices capped, session 8;
   1.94e8 before; 4.69e8 before the network re-plan, which took the normal November
   window's curtailment from 82 to 5 GWh). Given the milp's own flows the
   dispatch and repair reproduce its cost, so what is left is the search over the flows:
