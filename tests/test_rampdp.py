@@ -179,18 +179,25 @@ def test_ramp_dp_is_a_lower_bound_of_the_exact_unit_problem(seed):
     assert min(vals) >= plain[0] - 1e-7
 
 
-def test_native_ramp_phase_raises_the_bound_and_rounded_start_never_hurts():
-    """On a PGLib RTS-GMLC day (24 h): the ramp-aware final dual phase gives a certified
-    bound above the plain one (and below the objective); the rounded extra start can only
-    add a candidate, so the schedule is never dearer; both pass the invariant checker."""
-    from dispatch import invariants, native
+@pytest.fixture(scope="module")
+def rts_1125():
+    """PGLib RTS-GMLC 2020-11-25 (a winter day whose ramps bind) and its initial state."""
     from dispatch.pglib import PGLIB_DIR, read_pglib
 
     day = PGLIB_DIR / "rts_gmlc" / "2020-11-25.json"
     if not day.is_file():
         pytest.skip("PGLib-UC instances not available")
     sys = read_pglib(day).to_arrays()
-    st = sys.init.copy()
+    return sys, sys.init.copy()
+
+
+def test_native_ramp_phase_raises_the_bound_and_rounded_start_never_hurts(rts_1125):
+    """On a PGLib RTS-GMLC day (24 h): the ramp-aware final dual phase gives a certified
+    bound above the plain one (and below the objective); the rounded extra start can only
+    add a candidate, so the schedule is never dearer; both pass the invariant checker."""
+    from dispatch import invariants, native
+
+    sys, st = rts_1125
     base = dict(lr_iters=60, patience=4, search_work=5e6, lr_bound_iters=60)
     plain = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**base, lr_ramp=False))
     ramp = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**base))
@@ -204,19 +211,14 @@ def test_native_ramp_phase_raises_the_bound_and_rounded_start_never_hurts():
         assert not invariants.check_solution(sys, st, sol, None)
 
 
-def test_native_extra_search_only_where_the_gap_is_wide():
+def test_native_extra_search_only_where_the_gap_is_wide(rts_1125):
     """PGLib RTS-GMLC 2020-11-25 (24 h): kicks and the starts rounded from the ramp-aware
     phase's average commitment (``lr_bound_round``) only add candidates, so the schedule is
     never dearer; with ``search_more_gap`` above the window's gap neither runs and the
     schedule is the plain one's; every schedule passes the invariant checker."""
     from dispatch import invariants, native
-    from dispatch.pglib import PGLIB_DIR, read_pglib
 
-    day = PGLIB_DIR / "rts_gmlc" / "2020-11-25.json"
-    if not day.is_file():
-        pytest.skip("PGLib-UC instances not available")
-    sys = read_pglib(day).to_arrays()
-    st = sys.init.copy()
+    sys, st = rts_1125
     base = dict(lr_iters=60, patience=4, search_work=5e6, lr_bound_iters=60)
     more = dict(base, search_kicks=2, lr_bound_round=(0.3, 0.5))
     plain = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**base))

@@ -1396,6 +1396,17 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             best, best_x = sol, x
         return sol, x, sol.price
 
+    def rounded_start(avg_on: np.ndarray, theta: float, x0: np.ndarray) -> None:
+        """A search start: the average commitment ``avg_on`` rounded at ``theta`` (min up/down
+        kept by the commitment program, start-up costs aside), scheduled, then searched."""
+        on_r, _v = _core.commit_dp((theta - avg_on) * 1e6, w.zeros_nG, w.force, sys.th_su_lag,
+                                   np.zeros_like(sys.th_su_cost), sys.th_min_up, sys.th_min_down, w.th_init_on,
+                                   w.th_init_h)
+        sol_r, _x, _p = primal(on_r.astype(bool), x0, opt.fw_iters_screen)
+        on_ls = _search(w, sol_r.th_on, x0, opt) if opt.search_passes > 0 else None
+        if on_ls is not None:
+            primal(on_ls, x0, opt.fw_iters_screen)
+
     # 1. everything that may run is on: a first schedule, its prices and an upper bound
     on_all = _commit(w, np.full(n, 1e9), w.zero_n, w.force)
     x_init, _ = w.flex(_initial_prices(w))
@@ -1459,13 +1470,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # 5b. more starts: the dual commitments' average rounded at each threshold (min
     # up/down kept, start-up costs aside), then searched
     for theta in opt.lr_round if sys.n_th else ():
-        cost = (theta - w.avg_on) * 1e6
-        on_r, _v = _core.commit_dp(cost, w.zeros_nG, w.force, sys.th_su_lag, np.zeros_like(sys.th_su_cost),
-                                   sys.th_min_up, sys.th_min_down, w.th_init_on, w.th_init_h)
-        sol_r, _x, _p = primal(on_r.astype(bool), avg, opt.fw_iters_screen)
-        on_ls = _search(w, sol_r.th_on, avg, opt) if opt.search_passes > 0 else None
-        if on_ls is not None:
-            primal(on_ls, avg, opt.fw_iters_screen)
+        rounded_start(w.avg_on, theta, avg)
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
@@ -1509,13 +1514,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
         lb = max(lb, _final_bound(w, opt, best.objective))
         for theta in opt.lr_bound_round if sys.n_th and _gap(best, lb) >= opt.search_more_gap else ():
-            cost = (theta - w.avg_on_bound) * 1e6
-            on_r, _v = _core.commit_dp(cost, w.zeros_nG, w.force, sys.th_su_lag, np.zeros_like(sys.th_su_cost),
-                                       sys.th_min_up, sys.th_min_down, w.th_init_on, w.th_init_h)
-            sol_r, _x, _p = primal(on_r.astype(bool), best_x, opt.fw_iters_screen)
-            on_ls = _search(w, sol_r.th_on, best_x, opt) if opt.search_passes > 0 else None
-            if on_ls is not None:
-                primal(on_ls, best_x, opt.fw_iters_screen)
+            rounded_start(w.avg_on_bound, theta, best_x)
     best.lower_bound = min(lb, best.objective)
     best.wall_s = time.perf_counter() - tic
     best.info.update({"engine": "native", "gap": _gap(best, lb)})
