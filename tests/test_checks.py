@@ -288,6 +288,10 @@ def test_statistics_needs_a_whole_year_and_a_published_year() -> None:
     other = _year_result()
     other.summary["case"] = "rts-gmlc"
     assert checks.statistics(other).passed is None
+    later = _year_result()
+    later.meta["year"] = 2030  # a case year without published figures
+    st = checks.statistics(later)
+    assert st.passed is None and "no published figures for 2030" in st.reason
 
 
 def test_published_statistics_bad_rows_name_file_column_row(monkeypatch, tmp_path) -> None:
