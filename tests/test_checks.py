@@ -288,6 +288,10 @@ def test_statistics_needs_a_whole_year_and_a_published_year() -> None:
     other = _year_result()
     other.summary["case"] = "rts-gmlc"
     assert checks.statistics(other).passed is None
+    broken = _year_result()
+    broken.meta["hy_stat_share"] = [0.5]  # one share for two stations: refused, not guessed
+    with pytest.raises(Exception, match="hy_stat_share"):
+        checks.statistics(broken)
     later = _year_result()
     later.meta["year"] = 2030  # a case year without published figures
     st = checks.statistics(later)

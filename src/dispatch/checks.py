@@ -25,6 +25,7 @@ Checks
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 from dataclasses import dataclass, field
@@ -1123,9 +1124,11 @@ def statistics(res: Any, published: pl.DataFrame | None = None) -> StatisticsChe
 
     def shares(comp: str, key: str) -> dict[str, float]:
         names = comps.filter(pl.col("component") == comp)["name"].to_list()
-        vals = list(res.meta.get(key) or [])
-        if len(vals) != len(names):
+        vals = res.meta.get(key)
+        if vals is None:  # a case without statistical shares: everything counts
             return {n: 1.0 for n in names}
+        if len(vals) != len(names):
+            raise DispatchError(f"result meta {key!r} has {len(vals)} values for {len(names)} {comp} components")
         return dict(zip(names, (float(v) for v in vals)))
 
     hy_share = shares("hydro", "hy_stat_share")
@@ -1162,7 +1165,7 @@ def statistics(res: Any, published: pl.DataFrame | None = None) -> StatisticsChe
             if published.height == 0:
                 reason_na = f"no published figures for {year} in networks/sichuan/statistics.csv"
     full = hours >= 8760
-    days = 366 if (year is not None and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 365
+    days = 366 if (year is not None and calendar.isleap(year)) else 365
     scale = days * 24 / hours if full else 1.0
     if not full and reason_na is None:
         reason_na = f"published figures are annual: a whole-year result is needed to compare (this one: {hours} h)"

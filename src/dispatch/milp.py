@@ -1115,9 +1115,8 @@ def solve_model(model: WindowModel, options: MilpOptions | None = None,
         # the given schedule's integers, re-dispatched: done if within the gap of the
         # relaxation's bound, else the first round's incumbent (``start``)
         x_ws = _start_vector(model, start_schedule)
-        rel_bound = mip_obj if np.isfinite(mip_obj) else (obj_rel if np.isfinite(obj_rel) else -INF)
-        if repair(x_ws, rel_bound):
-            x_mip, mip_obj, bound = x_ws, float(h.getInfo().objective_function_value), rel_bound
+        if repair(x_ws, obj_rel):
+            x_mip, mip_obj, bound = x_ws, float(h.getInfo().objective_function_value), obj_rel
             mip_status = "warm start within gap"
             gap = _rel_gap(mip_obj, bound)
     # --- MIP with lazy line limits and lazy storage binaries -----------------------------

@@ -743,22 +743,21 @@ def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     return best, b_lam, b_mu, b_eta, b_on, avg
 
 
-def _final_bound(w: _Win, opt: NativeOptions, ub: float) -> float:
+def _final_bound(w: _Win, opt: NativeOptions, ub: float) -> tuple[float, np.ndarray]:
     """Best dual value of ``opt.lr_bound_iters`` more steps from the first phase's best
     multipliers, with Polyak steps aimed at ``ub`` (the best schedule's cost: a far better
     target than the first phase had) and, where ramps can bind and ``opt.lr_ramp``, the
     ramp-aware unit program (:mod:`dispatch.rampdp`, never below the plain one at the same
     multipliers). The bound only rises. Run after the primal recovery: it moves the
-    warm-started flow oracle's basis, which the primal's flows depend on."""
+    warm-started flow oracle's basis, which the primal's flows depend on. Returns the bound and
+    the phase's average commitment (the ``lr_bound_round`` starts)."""
     b_lam, b_mu, b_eta = w.lr_best
     w.use_ramp = bool(w.ramp_dp and opt.lr_ramp)
     try:
         res = _subgradient(w, opt, b_lam, b_mu, np.maximum(b_eta, 0.0), np.maximum(-b_eta, 0.0), opt.lr_bound_iters, ub)
-        best = res[0]
-        w.avg_on_bound = res[6]
     finally:
         w.use_ramp = False
-    return best
+    return res[0], res[6]
 
 
 # ----------------------------------------------------------------------------------------
@@ -1512,9 +1511,10 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         # a line is still over its rating: shift storage charging between hours
         best, best_x = _storage_shift(w, best, best_x, targets, opt)
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
-        lb = max(lb, _final_bound(w, opt, best.objective))
+        lb_f, avg_on_f = _final_bound(w, opt, best.objective)
+        lb = max(lb, lb_f)
         for theta in opt.lr_bound_round if sys.n_th and _gap(best, lb) >= opt.search_more_gap else ():
-            rounded_start(w.avg_on_bound, theta, best_x)
+            rounded_start(avg_on_f, theta, best_x)
     best.lower_bound = min(lb, best.objective)
     best.wall_s = time.perf_counter() - tic
     best.info.update({"engine": "native", "gap": _gap(best, lb)})
