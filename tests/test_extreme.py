@@ -223,3 +223,37 @@ def test_island_toy_storage_shift_native() -> None:
     assert sol.info["overload_mw"] <= 1e-6
     ref = milp.solve_window(sys_, 0, 24, st, None)
     assert ref.objective <= sol.objective <= ref.objective + 0.05 * abs(ref.objective)
+
+
+def test_island_toy_storage_relief_native() -> None:
+    """The island toy's east sheds load in hours where its own store could give more if it
+    gave less in others: the storage relief (native._storage_relief) makes that move, which
+    the per-hour repair cannot (measured: shed 5,530 -> 5,456 MWh, milp 5,338; cost 3.2 %
+    -> 2.0 % above the milp's). Each candidate it keeps is cheaper and no less feasible."""
+    from dispatch import milp, native
+
+    toy = toy_system(24)
+    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
+    sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
+    st = initial_state(sys_)
+    seen = []
+    orig = native._storage_relief
+
+    def spy(*a, **k):
+        sol_r, x_r = orig(*a, **k)
+        seen.append((a[1], sol_r))
+        return sol_r, x_r
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(native, "_storage_relief", spy)
+        sol = native.solve_window(sys_, 0, 24, st, None)
+    assert len(seen) == 1
+    before, after = seen[0]
+    assert after.objective < before.objective - 1.0
+    assert after.shed.sum() < before.shed.sum() - 10.0
+    assert native._infeasibility(after) <= native._infeasibility(before) + 1e-9
+    assert sol.objective == after.objective
+    problems = check_solution(sys_, st, sol)
+    assert not problems, problems[:3]
+    ref = milp.solve_window(sys_, 0, 24, st, None)
+    assert ref.objective <= sol.objective <= ref.objective + 0.025 * abs(ref.objective)

@@ -1102,17 +1102,70 @@ def _storage_arcs(w: _Win) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return ch, dis, carry, term
 
 
+def _store_cycles(w: _Win, arcs: tuple, x: np.ndarray, k: int, t: int, s: float, reach: int = 6) -> list:
+    """Moves of store ``k`` that change its exchange with the grid in hour ``t`` alone: it takes
+    more from the grid there (``s`` = +1: more charging or less discharging) or gives more
+    (``s`` = -1), the energy carried to a later hour and given back or taken there (nearest
+    first, ``reach`` of them), or kept (lacking) at the window's end, else carried from an
+    earlier hour -- cycles in the flexible network. Each is ``(d_max, [(arc, sign), ...])``:
+    the flow of each arc moves by ``sign * d`` for ``d`` up to ``d_max``."""
+    a_ch, a_dis, a_carry, a_term = arcs
+
+    def room(a: int, sg: float) -> float:
+        return float(w.hi[a] - x[a]) if sg > 0 else float(x[a] - w.lo[a])
+
+    out = []
+    for a_open, sg_open in ((a_ch[k, t], s), (a_dis[k, t], -s)):
+        room0 = room(a_open, sg_open)
+        if room0 <= 1e-9:
+            continue
+        found = []
+        for step, stop in ((1, w.n), (-1, -1)):  # later hours (then the end), earlier hours
+            r, path = room0, [(a_open, sg_open)]
+            for t2 in range(t + step, stop, step):
+                a_c = a_carry[k, t2 - 1] if step > 0 else a_carry[k, t2]
+                r = min(r, room(a_c, s * step))
+                if r <= 1e-9:
+                    break
+                path = path + [(a_c, s * step)]
+                for a_close, sg in ((a_ch[k, t2], -s), (a_dis[k, t2], s)):
+                    r_close = room(a_close, sg)
+                    if r_close > 1e-9:
+                        found.append((min(r, r_close), path + [(a_close, sg)]))
+                if len(found) >= reach:
+                    break
+            else:
+                if step > 0 and r > 1e-9 and room(a_term[k], s) > 1e-9:
+                    found.append((min(r, room(a_term[k], s)), path + [(a_term[k], s)]))
+        out += found
+    return out
+
+
+def _try_cycles(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions, moves: list):
+    """The first of ``moves`` (:func:`_store_cycles`), whole or half, whose schedule is
+    :func:`_better`: ``(schedule, flows)``, or None."""
+    for d_max, path in moves:
+        arcs = np.array([a for a, _sg in path], np.int64)
+        sgn = np.array([sg for _a, sg in path])
+        for frac in (1.0, 0.5):
+            y = x.copy()
+            y[arcs] += sgn * (frac * d_max)
+            cand = _schedule(w, sol.th_on, y, targets, opt)
+            if _better(cand, sol):
+                return cand, y
+    return None
+
+
 def _storage_shift(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
-    """Where the repair left a line overloaded: more charging in that hour at a store whose
-    withdrawal relieves the line, the energy carried to a later hour and taken out there
-    (less charging or more discharging) or kept at the window's end -- a cycle in the
-    flexible network. The per-hour repair cannot make this move: it keeps each store within
-    its energy margins of all later hours, so a store that is full later cannot charge more
-    now (the island toy: the west store must take 6.6 MW more in hour 0 and is full by
-    hour 7). Tries the first few later hours and the end, whole room and half, and keeps a
-    candidate when :func:`_better`; repeats while it helps. Returns the schedule and flows."""
+    """Where the repair left a line overloaded: more charging (or less discharging) in that hour
+    at a store whose withdrawal relieves the line, the energy given back at another hour or
+    kept at the window's end -- a cycle in the flexible network (:func:`_store_cycles`).
+    The per-hour repair cannot make this move: it keeps each store within its energy margins
+    of all later hours, so a store that is full later cannot charge more now (the island toy:
+    the west store must take 6.6 MW more in hour 0 and is full by hour 7). Keeps a candidate
+    when :func:`_better`; repeats while it helps. Returns the schedule and flows."""
     sys = w.sys
-    a_ch, a_dis, a_carry, a_term = _storage_arcs(w)
+    arcs = _storage_arcs(w)
     for _round in range(4 * w.n):
         excess = _line_excess(sys, sol.line_flow)
         hours = np.nonzero((excess > 0.0).any(axis=1))[0]
@@ -1121,45 +1174,49 @@ def _storage_shift(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Na
         t = int(hours[0])
         l = int(np.argmax(excess[t]))
         push = np.sign(sol.line_flow[t, l]) * sys.ptdf[l]  # flow added per MW injected
-        found = False
+        got = None
         for k in np.argsort(-push[sys.st_bus]):  # stores whose charging relieves most, first
             if push[sys.st_bus[k]] <= push.min() + 1e-12:
                 break  # charging there helps no more than the balance closing elsewhere
-            room0 = w.hi[a_ch[k, t]] - x[a_ch[k, t]]
-            if room0 <= 1e-9:
-                continue
-            room = room0
-            closes = []
-            for t2 in range(t + 1, w.n):
-                room = min(room, w.hi[a_carry[k, t2 - 1]] - x[a_carry[k, t2 - 1]])
-                if room <= 1e-9:
-                    break
-                for a_out, sgn in ((a_ch[k, t2], -1.0), (a_dis[k, t2], 1.0)):
-                    r_out = x[a_out] - w.lo[a_out] if sgn < 0 else w.hi[a_out] - x[a_out]
-                    if r_out > 1e-9:
-                        closes.append((min(room, r_out), [a_ch[k, t]] + list(a_carry[k, t:t2]), a_out, sgn))
-                if len(closes) >= 6:
-                    break
-            else:
-                if room > 1e-9:
-                    r_end = w.hi[a_term[k]] - x[a_term[k]]
-                    if r_end > 1e-9:
-                        closes.append((min(room, r_end), [a_ch[k, t]] + list(a_carry[k, t:w.n - 1]), a_term[k], 1.0))
-            for d_max, path, a_out, sgn in closes:
-                for frac in (1.0, 0.5):
-                    y = x.copy()
-                    y[path] += frac * d_max
-                    y[a_out] += sgn * frac * d_max
-                    cand = _schedule(w, sol.th_on, y, targets, opt)
-                    if _better(cand, sol):
-                        sol, x, found = cand, y, True
-                        break
-                if found:
-                    break
-            if found:
+            got = _try_cycles(w, sol, x, targets, opt, _store_cycles(w, arcs, x, int(k), t, 1.0))
+            if got is not None:
                 break
-        if not found:
+        if got is None:
             break
+        sol, x = got
+    return sol, x
+
+
+def _storage_relief(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
+    """Where load is still shed: more discharging (or less charging) in that hour at a store
+    in the shedding pocket, the energy taken from another hour or from the window's end
+    (:func:`_store_cycles`). The per-hour repair cannot make this move for the same reason
+    as in :func:`_storage_shift` (a store that runs low later cannot give more now), and the
+    re-plans' steps move every flow at once. Stores are tried where the repair's nodal
+    price is at least half the shedding bus's (an MW injected there serves the pocket);
+    a candidate is kept when :func:`_better`. Returns the schedule and flows."""
+    sys = w.sys
+    arcs = _storage_arcs(w)
+    skip: set[int] = set()
+    for _round in range(4 * w.n):
+        shed_h = sol.shed.sum(axis=1)
+        hours = [int(t) for t in np.nonzero(shed_h > 1e-6)[0] if int(t) not in skip]
+        if not hours:
+            break
+        t = hours[0]
+        pi = sol.info["pi"][t]
+        pb = pi[int(np.argmax(sol.shed[t]))]
+        got = None
+        for k in np.argsort(-pi[sys.st_bus], kind="stable"):
+            if pi[sys.st_bus[k]] < 0.5 * pb:
+                break
+            got = _try_cycles(w, sol, x, targets, opt, _store_cycles(w, arcs, x, int(k), t, -1.0))
+            if got is not None:
+                break
+        if got is None:
+            skip.add(t)
+            continue
+        sol, x = got
     return sol, x
 
 
@@ -1510,6 +1567,11 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if sys.n_line and sys.n_st and _infeasibility(best) > 1e-6:
         # a line is still over its rating: shift storage charging between hours
         best, best_x = _storage_shift(w, best, best_x, targets, opt)
+    if sys.n_line and sys.n_st and float(best.shed.sum()) > 1e-6:
+        # load is still shed: more from the pocket's stores in those hours, less in others
+        sol_r, best_x = _storage_relief(w, best, best_x, targets, opt)
+        sol_r.info.update({k: v for k, v in best.info.items() if k not in sol_r.info})
+        best = sol_r
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
         lb_f, avg_on_f = _final_bound(w, opt, best.objective)
         lb = max(lb, lb_f)
