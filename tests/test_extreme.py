@@ -177,13 +177,20 @@ def test_island_load_centre_is_shed_native(drought) -> None:
     assert res.summary["unserved_hours"] == n
 
 
+def island_toy() -> tuple[SystemArrays, np.ndarray]:
+    """The toy with its east cut off (lines mid-east and west-east out, load x1.6 there):
+    the system and the mask of the lines taken out."""
+    toy = toy_system(24)
+    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
+    return toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw),
+                     load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6])), out
+
+
 @pytest.mark.parametrize("engine", ["native", "milp"])
 def test_island_toy(engine) -> None:
     """Toy 'east' cut off (lines mid-east and west-east out): served only by what stands there."""
-    toy = toy_system(24)
-    b = toy.bus_names.index("east")
-    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
-    sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
+    sys_, out = island_toy()
+    b = sys_.bus_names.index("east")
     state, sol, res = solve(sys_, engine, 0, 24)
     overloads = assert_shed_reported(sys_, state, sol, res)
     assert not overloads  # native: since the storage shift (native._storage_shift), see below
@@ -205,9 +212,7 @@ def test_island_toy_storage_shift_native() -> None:
     the milp's cost (3.2 % measured: it sheds 192 MWh more of the east's 5.3 GWh)."""
     from dispatch import milp, native
 
-    toy = toy_system(24)
-    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
-    sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
+    sys_, _out = island_toy()
     st = initial_state(sys_)
     calls = []
     orig = native._storage_shift
@@ -232,9 +237,7 @@ def test_island_toy_storage_relief_native() -> None:
     -> 2.0 % above the milp's). Each candidate it keeps is cheaper and no less feasible."""
     from dispatch import milp, native
 
-    toy = toy_system(24)
-    out = np.array([name in ("mid-east", "west-east") for name in toy.line_names])
-    sys_ = toy.with_(line_max_mw=np.where(out, 0.0, toy.line_max_mw), load_mw=np.ascontiguousarray(toy.load_mw * [1, 1, 1.6]))
+    sys_, _out = island_toy()
     st = initial_state(sys_)
     seen = []
     orig = native._storage_relief

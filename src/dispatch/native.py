@@ -73,7 +73,12 @@ No external solver is called. A window is solved in two phases.
      min-cost flow at the repair's nodal prices within a box around the current flows,
      kept where the repaired schedule is cheaper), then Frank-Wolfe on the cost of the
      repaired schedule (:func:`_net_replan`), priced by the repair LP's duals (nodal
-     prices), with backtracking on that cost; the cheapest is returned. Opt-in
+     prices), with backtracking on that cost; the cheapest is returned;
+   * stores moved through cycles of the flexible network (:func:`_store_cycles`): where a
+     line is still overloaded, more charging in that hour at a store that relieves it
+     (:func:`_storage_shift`); where load is still shed, more discharging in that hour at a
+     store of the shedding pocket (:func:`_storage_relief`), the energy given back or taken
+     in another hour. Opt-in
      before it (``dw_iters``): Dantzig-Wolfe on a convex hourly network surrogate
      (:func:`_net_decompose`, :func:`dispatch.kernels.recourse_hours`).
 
