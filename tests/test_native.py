@@ -377,3 +377,43 @@ def test_final_bound_phase_only_raises_the_bound(network, seed):
     assert on.lower_bound >= off.lower_bound
     ref = milp.solve_window(sys, 0, 24, st, tg)
     assert on.lower_bound <= ref.objective * (1 + 1e-6) + 1e-6
+
+
+def test_shed_force_picks_free_units_of_the_pocket():
+    """native._shed_force: where a schedule still sheds, units off then whose bus price is at
+    least half the shedding bus's are forced on, cheapest first until their pmax covers the
+    shedding; a unit still in its minimum down time from before the window is left off."""
+    from types import SimpleNamespace
+
+    sys = testing.toy_system(24)  # buses west, mid, east; unit 1 (mid) off 3 h of its 6 h min down
+    st = initial_state(sys)
+    w = native._Win(sys, 0, 24, st, None, native.NativeOptions())
+    west, mid, east = range(3)
+    pi = np.full((24, 3), 100.0)
+    shed = np.zeros((24, 3))
+    on = np.zeros((24, sys.n_th), bool)
+    pi[2, east], shed[2, east] = 1e4, 100.0  # east sheds: both east units (60 + 200 MW) may serve it
+    pi[1, mid], shed[1, mid] = 1e4, 50.0  # mid sheds while its only unit must stay off
+    pi[10, [mid, east]], shed[10, east] = (6e3, 1e4), 30.0  # mid's price >= half: its unit counts
+    sol = SimpleNamespace(th_on=on, shed=shed, info={"pi": pi})
+    force = native._shed_force(w, sol)
+    assert force is not None and force.dtype == w.force.dtype
+    new = (force != w.force)
+    assert not new[1].any()  # min down kept, west's price too low
+    avg = native._avg_cost_at_pmax(sys)
+    east_units = [g for g in np.argsort(avg, kind="stable") if sys.th_bus[g] == east]
+    need, want = 100.0, []
+    for g in east_units:  # cheapest first until pmax covers 100 MW
+        if need <= 0:
+            break
+        want.append(g)
+        need -= sys.th_pmax[g]
+    assert sorted(np.nonzero(new[2])[0]) == sorted(want)
+    cheapest = next(g for g in np.argsort(avg, kind="stable") if sys.th_bus[g] in (mid, east))
+    assert new[10, cheapest] and new[10].sum() == 1  # one unit covers 30 MW
+    assert not new[[t for t in range(24) if t not in (2, 10)]].any()
+    # nothing shed, or shed only where no unit is free: nothing to force
+    assert native._shed_force(w, SimpleNamespace(th_on=on, shed=np.zeros((24, 3)), info={"pi": pi})) is None
+    only_mid = np.zeros((24, 3))
+    only_mid[1, mid] = 50.0
+    assert native._shed_force(w, SimpleNamespace(th_on=on, shed=only_mid, info={"pi": pi})) is None

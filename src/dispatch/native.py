@@ -1457,16 +1457,21 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             best, best_x = sol, x
         return sol, x, sol.price
 
-    def rounded_start(avg_on: np.ndarray, theta: float, x0: np.ndarray) -> None:
-        """A search start: the average commitment ``avg_on`` rounded at ``theta`` (min up/down
-        kept by the commitment program, start-up costs aside), scheduled, then searched."""
-        on_r, _v = _core.commit_dp((theta - avg_on) * 1e6, w.zeros_nG, w.force, sys.th_su_lag,
-                                   np.zeros_like(sys.th_su_cost), sys.th_min_up, sys.th_min_down, w.th_init_on,
-                                   w.th_init_h)
-        sol_r, _x, _p = primal(on_r.astype(bool), x0, opt.fw_iters_screen)
-        on_ls = _search(w, sol_r.th_on, x0, opt) if opt.search_passes > 0 else None
+    def pattern_start(pref: np.ndarray, force: np.ndarray, x0: np.ndarray, search: bool = True):
+        """A commitment on where ``pref`` < 0 and off where > 0 as far as ``force`` and min
+        up/down allow (the commitment program, start-up costs aside), scheduled, then
+        searched (``search``). Returns the schedule of that commitment and its flows."""
+        on_r, _v = _core.commit_dp(pref * 1e6, w.zeros_nG, force, sys.th_su_lag, np.zeros_like(sys.th_su_cost),
+                                   sys.th_min_up, sys.th_min_down, w.th_init_on, w.th_init_h)
+        sol_r, x_r, _p = primal(on_r.astype(bool), x0, opt.fw_iters_screen)
+        on_ls = _search(w, sol_r.th_on, x0, opt) if search and opt.search_passes > 0 else None
         if on_ls is not None:
             primal(on_ls, x0, opt.fw_iters_screen)
+        return sol_r, x_r
+
+    def rounded_start(avg_on: np.ndarray, theta: float, x0: np.ndarray) -> None:
+        """A search start: the average commitment ``avg_on`` rounded at ``theta``."""
+        pattern_start(theta - avg_on, w.force, x0)
 
     # 1. everything that may run is on: a first schedule, its prices and an upper bound
     on_all = _commit(w, np.full(n, 1e9), w.zero_n, w.force)
@@ -1577,6 +1582,18 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         sol_r, best_x = _storage_relief(w, best, best_x, targets, opt)
         sol_r.info.update({k: v for k, v in best.info.items() if k not in sol_r.info})
         best = sol_r
+    force_sh = _shed_force(w, best) if sys.n_line and sys.n_th and float(best.shed.sum()) > 1e-6 else None
+    if force_sh is not None:
+        # still shed: the best commitment with the units of the shedding pocket on in those
+        # hours (primal keeps it where it is better), then the stores' relief on it
+        info0, x_b = best.info, best_x
+        sol_p, x_p = pattern_start(np.where(best.th_on, -1.0, 1.0), force_sh, best_x, search=False)
+        if float(sol_p.shed.sum()) > 1e-6 and sys.n_st:
+            sol_q, x_q = _storage_relief(w, sol_p, x_p, targets, opt)
+            if _better(sol_q, best):
+                best, best_x = sol_q, x_q
+        if best_x is not x_b:
+            best.info.update({k: v for k, v in info0.items() if k not in best.info})
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
         lb_f, avg_on_f = _final_bound(w, opt, best.objective)
         lb = max(lb, lb_f)
@@ -1718,6 +1735,32 @@ def _surplus_force(w: _Win, sol: WindowSolution, force: np.ndarray) -> np.ndarra
             force[a:b + 1, g] = -1
             left -= sys.th_pmin[g]
     return force
+
+
+def _shed_force(w: _Win, sol: WindowSolution) -> np.ndarray | None:
+    """``w.force`` with, in each hour where ``sol`` sheds load, units of the shedding pocket
+    forced on: units off then whose bus price in the repair is at least half the shedding
+    bus's (an MW there serves the pocket), cheapest (average cost at ``pmax``) first, until
+    their ``pmax`` covers the hour's shedding. None when no such unit is free."""
+    sys = w.sys
+    force = w.force.copy()
+    avg = _avg_cost_at_pmax(sys)
+    pi = sol.info["pi"]
+    added = False
+    for t in np.nonzero(sol.shed.sum(axis=1) > 1e-6)[0]:
+        left = float(sol.shed[t].sum())
+        p_b = pi[t, int(np.argmax(sol.shed[t]))]
+        for g in np.argsort(avg, kind="stable"):
+            if left <= 0:
+                break
+            if sol.th_on[t, g] or force[t, g] != 0 or pi[t, sys.th_bus[g]] < 0.5 * p_b:
+                continue
+            if not w.th_init_on[g] and t < sys.th_min_down[g] - w.th_init_h[g]:
+                continue  # still within its minimum down time from before the window
+            force[t, g] = 1
+            left -= sys.th_pmax[g]
+            added = True
+    return force if added else None
 
 
 def _avg_cost_at_pmax(sys: SystemArrays) -> np.ndarray:
