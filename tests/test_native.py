@@ -338,14 +338,29 @@ def test_startup_costs_match_loop_twin():
 @pytest.mark.parametrize("cuts", [0, 5])
 def test_network_decomposition_option_never_dearer(cuts):
     """``NativeOptions(dw_iters=...)`` (Dantzig-Wolfe on the network surrogate before the
-    re-plan) returns a feasible schedule no dearer than without it, with its objective."""
+    re-plan): the step returns a schedule no dearer than the one it starts from, and the
+    window's result is feasible, with its objective. (The re-plans after it start from
+    another schedule, so the window's final cost is not ordered against a run without the
+    option: on this toy +0.22 % with session 10's default dual, -0.28 % with the earlier one.)"""
     from dispatch import invariants
 
     sys = _tight_toy()
     st = initial_state(sys)
-    base = native.solve_window(sys, 0, 48, st, None)
-    dw = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(dw_iters=20, dw_cuts=cuts))
-    assert dw.objective <= base.objective + 1e-6 * abs(base.objective)
+    steps = []
+    orig = native._net_decompose
+
+    def spy(w, sol, x, targets, opt):
+        out = orig(w, sol, x, targets, opt)
+        steps.append((sol.objective, out[0].objective))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(native, "_net_decompose", spy)
+        dw = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(dw_iters=20, dw_cuts=cuts))
+    assert len(steps) == 1
+    before, after = steps[0]
+    assert after <= before + 1e-6 * abs(before)
+    assert dw.objective <= after + 1e-6 * abs(after)  # the re-plans only keep cheaper schedules
     assert dw.objective == pytest.approx(window_cost(sys, st, dw, None), rel=1e-9)
     invariants.assert_feasible(sys, st, dw, None)
 
