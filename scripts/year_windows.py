@@ -55,7 +55,7 @@ def capture(root: Path, case: str, hydrology: str, pairs: list[str], hours: int 
     meta = {"case": case, "hydrology": hydrology, "set": pairs, "total_cost": res.summary["total_cost"],
             "windows": len(list(root.glob("w*.pkl")))}
     (root / "capture.json").write_text(json.dumps(meta, indent=1))
-    print(f"recorded {meta['windows']} windows of {case} ({hydrology}) in {root}; year total {meta['total_cost']:,.0f}")
+    print(f"recorded {meta['windows']} windows of {case} ({hydrology}) in {root}; run total {meta['total_cost']:,.0f}")
 
 
 def evaluate(root: Path, name: str, pairs: list[str], every: int, against: str | None) -> None:
