@@ -263,3 +263,38 @@ def test_island_toy_storage_relief_native() -> None:
     assert not problems, problems[:3]
     ref = milp.solve_window(sys_, 0, 24, st, None)
     assert ref.objective <= sol.objective <= ref.objective + 0.025 * abs(ref.objective)
+
+
+def test_storage_relief_budget() -> None:
+    """The relief prices at most RELIEF_SCHEDULES_PER_HOUR x hours schedules, and with no
+    budget it returns the schedule it was given."""
+    from dispatch import native
+
+    sys_, _out = island_toy()
+    st = initial_state(sys_)
+    got = {}
+    orig_relief, orig_schedule = native._storage_relief, native._schedule
+
+    def counting_relief(*a, **k):
+        n0 = got.setdefault("n", [0])[0]
+        out = orig_relief(*a, **k)
+        got["used"] = got["n"][0] - n0
+        got["io"] = (a[1], out[0])
+        return out
+
+    def counting_schedule(*a, **k):
+        got.setdefault("n", [0])[0] += 1
+        return orig_schedule(*a, **k)
+
+    for per_hour in (2, 0):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(native, "_storage_relief", counting_relief)
+            mp.setattr(native, "_schedule", counting_schedule)
+            mp.setattr(native, "RELIEF_SCHEDULES_PER_HOUR", per_hour)
+            native.solve_window(sys_, 0, 24, st, None)
+        assert 0 <= got["used"] <= per_hour * 24
+        before, after = got["io"]
+        if per_hour == 0:
+            assert got["used"] == 0 and after is before
+        else:
+            assert after.objective <= before.objective

@@ -1150,13 +1150,19 @@ def _store_cycles(w: _Win, arcs: tuple, x: np.ndarray, k: int, t: int, s: float,
     return out
 
 
-def _try_cycles(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions, moves: list):
+def _try_cycles(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions, moves: list,
+                budget: list[int] | None = None):
     """The first of ``moves`` (:func:`_store_cycles`), whole or half, whose schedule is
-    :func:`_better`: ``(schedule, flows)``, or None."""
+    :func:`_better`: ``(schedule, flows)``, or None. ``budget``: ``[schedules left]``,
+    decremented per schedule; none are tried once it is spent."""
     for d_max, path in moves:
         arcs = np.array([a for a, _sg in path], np.int64)
         sgn = np.array([sg for _a, sg in path])
         for frac in (1.0, 0.5):
+            if budget is not None:
+                if budget[0] <= 0:
+                    return None
+                budget[0] -= 1
             y = x.copy()
             y[arcs] += sgn * (frac * d_max)
             cand = _schedule(w, sol.th_on, y, targets, opt)
@@ -1196,17 +1202,25 @@ def _storage_shift(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Na
     return sol, x
 
 
+RELIEF_STORES = 3  # stores tried per shedding hour (highest bus price first)
+RELIEF_SCHEDULES_PER_HOUR = 8  # the relief's schedules at most, per hour of the window
+
+
 def _storage_relief(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
     """Where load is still shed: more discharging (or less charging) in that hour at a store
     in the shedding pocket, the energy taken from another hour or from the window's end
     (:func:`_store_cycles`). The per-hour repair cannot make this move for the same reason
     as in :func:`_storage_shift` (a store that runs low later cannot give more now), and the
     re-plans' steps move every flow at once. Stores are tried where the repair's nodal
-    price is at least half the shedding bus's (an MW injected there serves the pocket);
-    a candidate is kept when :func:`_better`. Returns the schedule and flows."""
+    price is at least half the shedding bus's (an MW injected there serves the pocket), the
+    ``RELIEF_STORES`` dearest-priced of them per hour, at most ``RELIEF_SCHEDULES_PER_HOUR``
+    x hours schedules in all (a window that sheds in many hours where no store can help
+    costs ~1 s more, not minutes); a candidate is kept when :func:`_better`. Returns the
+    schedule and flows."""
     sys = w.sys
     arcs = _storage_arcs(w)
     skip: set[int] = set()
+    budget = [RELIEF_SCHEDULES_PER_HOUR * w.n]
     for _round in range(4 * w.n):
         shed_h = sol.shed.sum(axis=1)
         hours = [int(t) for t in np.nonzero(shed_h > 1e-6)[0] if int(t) not in skip]
@@ -1216,12 +1230,14 @@ def _storage_relief(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: N
         pi = sol.info["pi"][t]
         pb = pi[int(np.argmax(sol.shed[t]))]
         got = None
-        for k in np.argsort(-pi[sys.st_bus], kind="stable"):
+        for k in np.argsort(-pi[sys.st_bus], kind="stable")[:RELIEF_STORES]:
             if pi[sys.st_bus[k]] < 0.5 * pb:
                 break
-            got = _try_cycles(w, sol, x, targets, opt, _store_cycles(w, arcs, x, int(k), t, -1.0))
+            got = _try_cycles(w, sol, x, targets, opt, _store_cycles(w, arcs, x, int(k), t, -1.0), budget)
             if got is not None:
                 break
+        if budget[0] <= 0:
+            break
         if got is None:
             skip.add(t)
             continue
