@@ -89,11 +89,6 @@ def published_statistics(year: int | None = None) -> pl.DataFrame:
     validated: a bad value names the file, column and row), for ``year`` or all years."""
     f = data_dir() / NETWORK / "statistics.csv"
     df = schema.validate_table(_read_csv(f), "statistics", str(f))
-    dup = df.select("year", "quantity").is_duplicated()
-    if dup.any():
-        row = int(np.nonzero(dup.to_numpy())[0][-1]) + 1  # 1-based data row of the repeat
-        raise CaseError(f"duplicate (year, quantity) {tuple(df.row(row - 1)[:2])}", file=str(f), column="quantity",
-                        row=row)
     return df if year is None else df.filter(pl.col("year") == int(year))
 
 

@@ -740,27 +740,26 @@ def _subgradient(w: _Win, opt: NativeOptions, lam, mu, ep, em, iters: int, ub: f
 
 def _lagrangian(w: _Win, opt: NativeOptions, lam0: np.ndarray, ub: float):
     """The Lagrangian dual from the prices ``lam0`` (``opt.lr_iters`` steps with the plain
-    commitment program). ``w.avg_on`` keeps the average dual commitment, ``w.lr_best`` the
-    best multipliers (for :func:`_final_bound`)."""
+    commitment program). Returns the best value, its multipliers (``lam, mu, eta``: the
+    start of :func:`_final_bound`) and commitment, the average flows and the average dual
+    commitment."""
     sys = w.sys
     lam = _price_clip(sys, lam0)
     mu = np.zeros(w.n)
     ep, em = w.zero_nL.copy(), w.zero_nL.copy()
     best, b_lam, b_mu, b_eta, b_on, avg, avg_on = _subgradient(w, opt, lam, mu, ep, em, opt.lr_iters, ub)
-    w.avg_on = avg_on
-    w.lr_best = (b_lam, b_mu, b_eta)
-    return best, b_lam, b_mu, b_eta, b_on, avg
+    return best, b_lam, b_mu, b_eta, b_on, avg, avg_on
 
 
-def _final_bound(w: _Win, opt: NativeOptions, ub: float) -> tuple[float, np.ndarray]:
+def _final_bound(w: _Win, opt: NativeOptions, ub: float, start: tuple) -> tuple[float, np.ndarray]:
     """Best dual value of ``opt.lr_bound_iters`` more steps from the first phase's best
-    multipliers, with Polyak steps aimed at ``ub`` (the best schedule's cost: a far better
+    multipliers ``start = (lam, mu, eta)``, with Polyak steps aimed at ``ub`` (the best schedule's cost: a far better
     target than the first phase had) and, where ramps can bind and ``opt.lr_ramp``, the
     ramp-aware unit program (:mod:`dispatch.rampdp`, never below the plain one at the same
     multipliers). The bound only rises. Run after the primal recovery: it moves the
     warm-started flow oracle's basis, which the primal's flows depend on. Returns the bound and
     the phase's average commitment (the ``lr_bound_round`` starts)."""
-    b_lam, b_mu, b_eta = w.lr_best
+    b_lam, b_mu, b_eta = start
     w.use_ramp = bool(w.ramp_dp and opt.lr_ramp)
     try:
         res = _subgradient(w, opt, b_lam, b_mu, np.maximum(b_eta, 0.0), np.maximum(-b_eta, 0.0), opt.lr_bound_iters, ub)
@@ -1498,7 +1497,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     x_init, _ = w.flex(_initial_prices(w))
     sol0, x0, price0 = primal(on_all, x_init, opt.fw_iters_init)
     # 2. Lagrangian dual from those prices
-    lb, lam, mu, eta, on, avg = _lagrangian(w, opt, price0, best.objective)
+    lb, lam, mu, eta, on, avg, avg_on = _lagrangian(w, opt, price0, best.objective)
+    dual_best = (lam, mu, eta)  # (lam is re-blended below; the bound phase starts here)
     # 3. a priority-list commitment (robust where the dual commitment is bang-bang)
     force_pl = np.maximum(w.force, _priority_need(w, avg))
     primal(_commit(w, lam, mu, force_pl, eta), avg, opt.fw_iters_screen)
@@ -1556,7 +1556,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # 5b. more starts: the dual commitments' average rounded at each threshold (min
     # up/down kept, start-up costs aside), then searched
     for theta in opt.lr_round if sys.n_th else ():
-        rounded_start(w.avg_on, theta, avg)
+        rounded_start(avg_on, theta, avg)
     # 6. polish the best commitment's hydro/storage dispatch with more Frank-Wolfe steps
     if opt.fw_iters > opt.fw_iters_screen:
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
@@ -1592,30 +1592,27 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         sol_t, best_x, e_t = _net_trust(w, best, best_x, targets, replace(opt, net_tr_iters=opt.shed_tr_iters),
                                         capped=True)
         best.info["shed_tr_evals"] = e_t
-        sol_t.info.update({k: v for k, v in best.info.items() if k not in sol_t.info})
-        best = sol_t
+        best = _carry_info(sol_t, best)
     if sys.n_line and sys.n_st and _infeasibility(best) > 1e-6:
         # a line is still over its rating: shift storage charging between hours
         best, best_x = _storage_shift(w, best, best_x, targets, opt)
     if sys.n_line and sys.n_st and float(best.shed.sum()) > 1e-6:
         # load is still shed: more from the pocket's stores in those hours, less in others
         sol_r, best_x = _storage_relief(w, best, best_x, targets, opt)
-        sol_r.info.update({k: v for k, v in best.info.items() if k not in sol_r.info})
-        best = sol_r
+        best = _carry_info(sol_r, best)
     force_sh = _shed_force(w, best) if sys.n_line and sys.n_th and float(best.shed.sum()) > 1e-6 else None
     if force_sh is not None:
         # still shed: the best commitment with the units of the shedding pocket on in those
         # hours (primal keeps it where it is better), then the stores' relief on it
-        info0, x_b = best.info, best_x
+        prev = best
         sol_p, x_p = pattern_start(np.where(best.th_on, -1.0, 1.0), force_sh, best_x, search=False)
         if float(sol_p.shed.sum()) > 1e-6 and sys.n_st:
             sol_q, x_q = _storage_relief(w, sol_p, x_p, targets, opt)
             if _better(sol_q, best):
                 best, best_x = sol_q, x_q
-        if best_x is not x_b:
-            best.info.update({k: v for k, v in info0.items() if k not in best.info})
+        best = _carry_info(best, prev)
     if opt.lr_bound_iters > 0:  # a tighter bound: the best schedule as target, ramps kept
-        lb_f, avg_on_f = _final_bound(w, opt, best.objective)
+        lb_f, avg_on_f = _final_bound(w, opt, best.objective, dual_best)
         lb = max(lb, lb_f)
         for theta in opt.lr_bound_round if sys.n_th and _gap(best, lb) >= opt.search_more_gap else ():
             rounded_start(avg_on_f, theta, best_x)
@@ -1669,6 +1666,14 @@ def _search(w: _Win, on: np.ndarray, x: np.ndarray, opt: NativeOptions) -> np.nd
         int(opt.search_passes), int(opt.search_shift), int(opt.search_cover), int(opt.search_cover_units),
         order.astype(np.int64), int(opt.search_work // max(w.n * sys.n_th, 1)))
     return on if moves else None
+
+
+def _carry_info(sol: WindowSolution, prev: WindowSolution) -> WindowSolution:
+    """``sol`` with the ``info`` entries of ``prev`` (the best schedule it replaces: re-plan
+    statistics) that it lacks; returns ``sol``."""
+    if sol is not prev:
+        sol.info.update({k: v for k, v in prev.info.items() if k not in sol.info})
+    return sol
 
 
 def _gap(sol: WindowSolution, lb: float) -> float:

@@ -229,6 +229,10 @@ SCHEMAS: dict[str, tuple[Col, ...]] = {
     ),
 }
 
+#: Columns whose values together must be unique in a table (default: its first column, a
+#: non-empty name).
+KEYS: dict[str, tuple[str, ...]] = {"statistics": ("year", "quantity")}
+
 #: Which tables reference buses through which columns.
 BUS_REFS = {
     "lines": ("from_bus", "to_bus"),
@@ -327,8 +331,9 @@ def validate_table(df: pl.DataFrame, table: str, file: str) -> pl.DataFrame:
                 s = pl.Series(c.name, arr)
         out[c.name] = s
     res = pl.DataFrame(out)
-    key = schema[0].name
-    if schema[0].dtype == "str":  # a table keyed by name (statistics: by year and quantity)
+    keys = KEYS.get(table, (schema[0].name,))
+    if len(keys) == 1:  # a table keyed by name
+        key = keys[0]
         names = res[key]
         empty = names.str.len_chars() == 0
         if empty.any():
@@ -338,6 +343,15 @@ def validate_table(df: pl.DataFrame, table: str, file: str) -> pl.DataFrame:
             i = int(dup.arg_max())
             first = int((names == names[i]).arg_max())
             raise _fail(f"duplicate name {names[i]!r} (first in row {first + 1}); names must be unique", file, key, i + 1)
+    else:
+        dup = ~res.select(pl.struct(list(keys)).is_first_distinct()).to_series()
+        if dup.any():
+            i = int(dup.arg_max())
+            val = tuple(res.row(i, named=True)[k] for k in keys)
+            same = pl.all_horizontal([pl.col(k) == v for k, v in zip(keys, val)])
+            first = int(res.select(same).to_series().arg_max())
+            raise _fail(f"duplicate ({', '.join(keys)}) {val} (first in row {first + 1}); must be unique", file,
+                        keys[-1], i + 1)
     _row_rules(res, table, file)
     return res
 
