@@ -538,3 +538,25 @@ def dual_tail(pi, inj, re_bus, re_avail, curtail_cost, ex_bus, ex_price, ex_min,
     np.add.at(inj, (tmin, dr_bus), -dr_payback_frac * take.sum(axis=0))
     L += float(np.sum(unit * take))
     return L
+
+
+def relink_naive(on_a, on_b, cost):
+    """Path relinking by brute force (twin of :func:`dispatch.localsearch.relink`): the
+    units whose columns differ take ``on_b``'s column one at a time, each step the one
+    (lowest index on ties) whose switch makes ``cost(on)`` least; returns the cheapest
+    commitment strictly between the ends and its cost (``on_a``, inf when none)."""
+    on = on_a.copy()
+    left = [g for g in range(on_a.shape[1]) if np.any(on_a[:, g] != on_b[:, g])]
+    best_on, best = on_a.copy(), np.inf
+    while len(left) > 1:
+        vals = []
+        for g in left:
+            trial = on.copy()
+            trial[:, g] = on_b[:, g]
+            vals.append(cost(trial))
+        k = int(np.argmin(vals))
+        on[:, left[k]] = on_b[:, left[k]]
+        del left[k]
+        if vals[k] < best:
+            best, best_on = vals[k], on.copy()
+    return best_on, best

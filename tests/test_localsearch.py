@@ -199,3 +199,65 @@ def test_dispatch_from_an_hour_is_bit_identical(seed):
         want = LS.dispatch_cost(*a2[:9], np.zeros(G), *a2[9:20], a2[20], 1e6, a2[21], prio, 4)
         assert got[0] == want[0]
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def _relink_case(seed):
+    """Two commitments of the toy system, each unit's column a valid pattern, and the model
+    cost of any commitment (dispatch + start-ups) as the relinking kernel counts it."""
+    sys = testing.toy_system(24)
+    st = initial_state(sys)
+    w = native._Win(sys, 0, 24, st, None)
+    x, _ = w.flex(native._initial_prices(w))
+    _elo, _ehi, _st, res_eff = native._stacks(w, np.ones((24, sys.n_th), bool), x)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, 24)
+    rng = np.random.default_rng(seed)
+    ends = []
+    for _ in range(2):
+        on = np.ones((24, sys.n_th), bool)
+        for g in range(sys.n_th):
+            if rng.random() < 0.6:  # off for a stretch that keeps min up/down
+                a = int(rng.integers(0, 12))
+                b = int(rng.integers(a + 1, 24))
+                on[a:b, g] = False
+                if not LS.pattern_ok(on, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
+                    on[:, g] = True
+        ends.append(on)
+    model = (w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp,
+             sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max,
+             sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand,
+             native.DUMP_COST, False, w.prio, 4)
+
+    def cost(on):
+        p0, pmin, pmax, ru, rd, su, sd = model[:7]
+        elo, ehi = K.ramp_envelope(on, p0, w.th_init_on, pmin, pmax, ru, rd, su, sd)
+        disp = LS.dispatch_cost(on, elo, ehi, p0, w.th_init_on, ru, rd, pmin, pmax, *model[7:])[0]
+        return disp + startup_costs(sys, st, on).sum()
+
+    return sys, w, ends, model, cost
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_relink_matches_the_brute_force_twin(seed):
+    from naive import relink_naive
+
+    sys, w, (on_a, on_b), model, cost = _relink_case(seed)
+    got_on, got, cost_a = LS.relink(on_a, on_b, w.th_init_on, w.th_init_h, sys.th_su_lag, sys.th_su_cost, *model)
+    want_on, want = relink_naive(on_a, on_b, cost)
+    assert cost_a == pytest.approx(cost(on_a), rel=1e-12)
+    assert got == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(got_on, want_on)
+    if np.isfinite(got):
+        differ_a = np.any(got_on != on_a, axis=0)
+        differ_b = np.any(got_on != on_b, axis=0)
+        assert differ_a.any() and differ_b.any()  # strictly between the ends
+        for g in range(sys.n_th):  # every column is one of the ends' own
+            assert np.array_equal(got_on[:, g], on_a[:, g]) or np.array_equal(got_on[:, g], on_b[:, g])
+
+
+def test_relink_needs_two_differing_units():
+    sys, w, (on_a, _b), model, _cost = _relink_case(0)
+    on_b = on_a.copy()
+    on_b[:, 0] = ~on_b[:, 0]
+    on, cost, _ = LS.relink(on_a, on_b, w.th_init_on, w.th_init_h, sys.th_su_lag, sys.th_su_cost, *model)
+    assert not np.isfinite(cost)
+    np.testing.assert_array_equal(on, on_a)

@@ -373,4 +373,70 @@ def commit_search(on0, force, init_on, init_h, min_up, min_down, su_lag, su_cost
     return on, cost0, cur, moves, evals
 
 
-__all__ = ["commit_search", "dispatch_cost", "pattern_ok", "unit_startup_cost"]
+@njit
+def relink(on_a, on_b, init_on, init_h, su_lag, su_cost, p0, pmin, pmax, ru, rd, su_ramp,
+           sd_ramp, cost_pmin, seg_mw, seg_cost, re_tot, curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve,
+           res_cost, voll, demand, dump, res_ramp, prio, rounds):
+    """Path relinking from commitment ``on_a`` to ``on_b``: the units whose columns differ
+    take ``on_b``'s column one at a time, each step the unit whose switch gives the cheapest
+    commitment (a step may cost more: the path is walked to its end). Every column is a
+    valid pattern of its own unit, so every commitment on the path keeps min up/down.
+
+    Returns the cheapest commitment strictly between the two ends (``on_a`` when the
+    columns differ in fewer than two units), its model cost (start-ups included; ``inf``
+    when there is none) and the cost of ``on_a``.
+    """
+    n, G = on_a.shape
+    on = on_a.copy()
+    elo = np.zeros((n, G))
+    ehi = np.zeros((n, G))
+    su_g = np.zeros(G)
+    for g in range(G):
+        ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su_ramp, sd_ramp, elo, ehi)
+        su_g[g] = unit_startup_cost(on, g, init_on, init_h, su_lag, su_cost)
+    cost_a = dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_tot,
+                           curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, dump,
+                           res_ramp, prio, rounds)[0] + su_g.sum()
+    left = np.zeros(G, np.bool_)
+    n_left = 0
+    for g in range(G):
+        for t in range(n):
+            if on_a[t, g] != on_b[t, g]:
+                left[g] = True
+                n_left += 1
+                break
+    best_on = on_a.copy()
+    best_cost = np.inf
+    col = np.empty(n, np.bool_)
+    while n_left > 1:  # the last step reaches on_b itself
+        step_cost, step_g = np.inf, -1
+        for g in range(G):
+            if not left[g]:
+                continue
+            for t in range(n):
+                col[t] = on[t, g]
+                on[t, g] = on_b[t, g]
+            ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su_ramp, sd_ramp, elo, ehi)
+            su = su_g.sum() - su_g[g] + unit_startup_cost(on, g, init_on, init_h, su_lag, su_cost)
+            val = dispatch_cost(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, cost_pmin, seg_mw, seg_cost, re_tot,
+                                curtail_cost, ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, dump,
+                                res_ramp, prio, rounds)[0] + su
+            if val < step_cost:
+                step_cost, step_g = val, g
+            for t in range(n):
+                on[t, g] = col[t]
+            ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su_ramp, sd_ramp, elo, ehi)
+        g = step_g
+        for t in range(n):
+            on[t, g] = on_b[t, g]
+        ramp_envelope_unit(on, g, p0, init_on, pmin, pmax, ru, rd, su_ramp, sd_ramp, elo, ehi)
+        su_g[g] = unit_startup_cost(on, g, init_on, init_h, su_lag, su_cost)
+        left[g] = False
+        n_left -= 1
+        if step_cost < best_cost:
+            best_cost = step_cost
+            best_on[:, :] = on
+    return best_on, best_cost, cost_a
+
+
+__all__ = ["commit_search", "dispatch_cost", "pattern_ok", "relink", "unit_startup_cost"]
