@@ -541,8 +541,11 @@ def solve_pglib(
 #: Session 9: where the proven gap is still >= 1.5 % after the search, 4 kicks and two starts
 #: from the ramp-aware phase's average commitment rounded at 0.3 / 0.5 (13 references: mean
 #: +1.04 % -> +0.73 %, 10 of 13 within 1 %; the summer days, gap < 1.5 %, untouched).
+#: Session 11: where that gap is still >= 1.5 % after every start, path relinking between the
+#: best schedule and the 6 cheapest other local optima, up to 5 rounds (``search_relink``).
 PGLIB_NATIVE = {"lr_iters": 300, "patience": 8, "lr_bound_iters": 300, "lr_round": (0.3,),
-                "search_kicks": 4, "search_more_gap": 0.015, "lr_bound_round": (0.3, 0.5)}
+                "search_kicks": 4, "search_more_gap": 0.015, "lr_bound_round": (0.3, 0.5),
+                "search_relink": 6, "search_relink_rounds": 5}
 
 
 def _engine_options(engine: str, time_limit_s: float | None) -> Any:
