@@ -215,9 +215,9 @@ class NativeOptions:
         apart (by > 1 CNY/MWh: a line binds) in at least the share ``net_tr_gate`` of its
         hours (0: never; the other starts as they were). Measured on the 365 windows of a
         sichuan-2030 year from the same inputs (session 11), sum of window objectives
-        against no gate: 0.98 (the default) -1.19e9 CNY (-0.71 %) at the same wall time
-        (153 vs 157 s), 0.95 -1.48e9 for +11 s; the trust region on every window's best
-        start alone -2.05e9 for +98 s.
+        against no gate: 0.98 (the default) -1.19e9 CNY (-0.71 %) for +18 % time (131 ->
+        154 s, both alone), 0.95 -1.48e9 for about +25 %; the trust region on every window's
+        best start -2.05e9 for about +75 %. The year's run: 145 -> 167 s.
     replan_starts : the network re-plan runs on the best schedule and on the cheapest
         other distinct commitments, this many in all, and keeps the cheapest result (the
         ranking before the re-plan misleads where the network binds: normal January, the
