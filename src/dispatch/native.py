@@ -282,8 +282,8 @@ class NativeOptions:
         commitment met strictly between the two ends is searched and scheduled, unless it
         was searched before or its model cost is more than ``search_relink_slack`` above
         the best's; ``search_relink_rounds`` rounds, again from the new best while a round
-        lowers its cost by at least :data:`RELINK_MIN_GAIN`. Reaches exchanges of several units that no single-unit
-        move makes (0: off, the default; PGLib: 6 guides, 5 rounds -- RTS 10-27 +1.21 ->
+        lowers its cost by at least :data:`RELINK_MIN_GAIN`. Reaches exchanges of several
+        units that no single-unit move makes (0: off, the default; PGLib: 6 guides, 5 rounds -- RTS 10-27 +1.21 ->
         +0.60 %, 11-25 +2.71 -> +1.42 %, 01-27 +1.87 -> +1.50 % over the references).
         The search from each path's best is most of its time; the slack 0.03 halves the
         searches on 10-27 (0.002 lost 11-25's gain).
@@ -1651,7 +1651,7 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
             rounded_start(avg_on_f, theta, best_x)
     if opt.search_relink > 0 and sys.n_th and opt.search_passes > 0 and _gap(best, lb) >= opt.search_more_gap:
         # path relinking between the best schedule and the cheapest other local optima,
-        # again from the new best while one round finds a better schedule
+        # again from the new best after a round that gained
         done_pairs: set = set()
         searched: set = set()
         for _round in range(max(1, opt.search_relink_rounds)):
@@ -1668,7 +1668,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
                         head_cost = cost_a
                     # search from the path's best only where it is near the head (in the
                     # model's cost) and was not searched before
-                    if on_r is None or on_r.tobytes() in searched or cost_r > head_cost + opt.search_relink_slack * abs(head_cost):
+                    far = cost_r > head_cost + opt.search_relink_slack * abs(head_cost)
+                    if on_r is None or far or on_r.tobytes() in searched:
                         continue
                     searched.add(on_r.tobytes())
                     on_ls = _search(w, on_r, head_x, opt)
@@ -1709,7 +1710,8 @@ def _guides(head: WindowSolution, tried: list, k: int) -> list[WindowSolution]:
     for c, _x in sorted(tried, key=lambda c: c[0].objective):
         if len(out) >= k:
             break
-        if int(np.any(c.th_on != head.th_on, axis=0).sum()) >= 2 and not any(np.array_equal(c.th_on, o.th_on) for o in out):
+        units = int(np.any(c.th_on != head.th_on, axis=0).sum())
+        if units >= 2 and not any(np.array_equal(c.th_on, o.th_on) for o in out):
             out.append(c)
     return out
 
