@@ -208,8 +208,6 @@ def _relink_case(seed):
     st = initial_state(sys)
     w = native._Win(sys, 0, 24, st, None)
     x, _ = w.flex(native._initial_prices(w))
-    _elo, _ehi, _st, res_eff = native._stacks(w, np.ones((24, sys.n_th), bool), x)
-    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, 24)
     rng = np.random.default_rng(seed)
     ends = []
     for _ in range(2):
@@ -222,10 +220,7 @@ def _relink_case(seed):
                 if not LS.pattern_ok(on, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
                     on[:, g] = True
         ends.append(on)
-    model = (w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp,
-             sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max,
-             sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand,
-             native.DUMP_COST, False, w.prio, 4)
+    model = native._dispatch_model(w, x, native.NativeOptions())  # p0 .. rounds, as the engine passes them
 
     def cost(on):
         p0, pmin, pmax, ru, rd, su, sd = model[:7]

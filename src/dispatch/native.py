@@ -1652,22 +1652,18 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     if opt.search_relink > 0 and sys.n_th and opt.search_passes > 0 and _gap(best, lb) >= opt.search_more_gap:
         # path relinking between the best schedule and the cheapest other local optima,
         # again from the new best after a round that gained
-        done_pairs: set = set()
         searched: set = set()
         for _round in range(max(1, opt.search_relink_rounds)):
             head, head_x = best, best_x
             for sol_g in _guides(head, tried, opt.search_relink):
                 head_cost = np.inf
                 for a, b in ((head.th_on, sol_g.th_on), (sol_g.th_on, head.th_on)):
-                    key = (a.tobytes(), b.tobytes())
-                    if key in done_pairs:
-                        continue
-                    done_pairs.add(key)
                     on_r, cost_r, cost_a = _relink(w, a, b, head_x, opt)
                     if a is head.th_on:
                         head_cost = cost_a
                     # search from the path's best only where it is near the head (in the
-                    # model's cost) and was not searched before
+                    # model's cost) and was not searched before (a walk repeated in a later
+                    # round, from a head with the same commitment, is only redone)
                     far = cost_r > head_cost + opt.search_relink_slack * abs(head_cost)
                     if on_r is None or far or on_r.tobytes() in searched:
                         continue
@@ -1728,19 +1724,27 @@ def _distinct_starts(best: WindowSolution, best_x: np.ndarray, tried: list, k: i
     return starts
 
 
+def _dispatch_model(w: _Win, x: np.ndarray, opt: NativeOptions) -> tuple:
+    """The thermal dispatch model of :mod:`dispatch.localsearch` with the flexible flows ``x``
+    fixed: the arguments from ``p0`` to ``rounds`` of its kernels (``dispatch_cost`` and the
+    search and relinking built on it)."""
+    sys = w.sys
+    res_eff = _reserve_left(w, x)
+    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, w.n)
+    return (w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp,
+            sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot, float(sys.curtail_cost), w.ex_min, w.ex_max,
+            sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost), float(sys.voll), demand, DUMP_COST,
+            bool(sys.reserve_ramp_limited), w.prio, int(opt.ahead_rounds))
+
+
 def _relink(w: _Win, on_a: np.ndarray, on_b: np.ndarray, x: np.ndarray, opt: NativeOptions):
     """The cheapest commitment on the relinking path from ``on_a`` to ``on_b``
     (:func:`dispatch.localsearch.relink`, flexible flows ``x`` fixed; None when the path
     has no commitment strictly between its ends), its model cost and that of ``on_a``."""
     sys = w.sys
-    res_eff = _reserve_left(w, x)
-    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, w.n)
     on, cost, cost_a = LS.relink(
         np.ascontiguousarray(on_a, dtype=np.bool_), np.ascontiguousarray(on_b, dtype=np.bool_), w.th_init_on,
-        w.th_init_h, sys.th_su_lag, sys.th_su_cost, w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
-        sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot,
-        float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost),
-        float(sys.voll), demand, DUMP_COST, bool(sys.reserve_ramp_limited), w.prio, int(opt.ahead_rounds))
+        w.th_init_h, sys.th_su_lag, sys.th_su_cost, *_dispatch_model(w, x, opt))
     return (on if np.isfinite(cost) else None), cost, cost_a
 
 
@@ -1748,20 +1752,15 @@ def _search(w: _Win, on: np.ndarray, x: np.ndarray, opt: NativeOptions) -> np.nd
     """The commitment ``on`` improved by :func:`dispatch.localsearch.commit_search` with the
     flexible flows ``x`` fixed, or None when no move improves it."""
     sys = w.sys
-    res_eff = _reserve_left(w, x)
-    demand = w.load_tot + w.ex_max.sum(axis=1) - K.flex_injection(x, w.energy, w.hour, w.n)
     # units that switch in the window first, then the rest; dearest first in each group
     switches = np.any(on[1:] != on[:-1], axis=0) | (on[0] != w.th_init_on)
     dear = w.prio[::-1]
     order = np.concatenate([dear[switches[dear]], dear[~switches[dear]]])
     on, _c0, _c1, moves, _evals = LS.commit_search(
         np.ascontiguousarray(on, dtype=np.bool_), w.force, w.th_init_on, w.th_init_h, sys.th_min_up,
-        sys.th_min_down, sys.th_su_lag, sys.th_su_cost, w.th_p0, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
-        sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp, sys.th_cost_pmin, sys.th_seg_mw, sys.th_seg_cost, w.re_tot,
-        float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, w.load_tot, res_eff, float(sys.reserve_short_cost),
-        float(sys.voll), demand, DUMP_COST, bool(sys.reserve_ramp_limited), w.prio, int(opt.ahead_rounds),
-        int(opt.search_passes), int(opt.search_shift), int(opt.search_cover), int(opt.search_cover_units),
-        order.astype(np.int64), int(opt.search_work // max(w.n * sys.n_th, 1)))
+        sys.th_min_down, sys.th_su_lag, sys.th_su_cost, *_dispatch_model(w, x, opt), int(opt.search_passes),
+        int(opt.search_shift), int(opt.search_cover), int(opt.search_cover_units), order.astype(np.int64),
+        int(opt.search_work // max(w.n * sys.n_th, 1)))
     return on if moves else None
 
 
