@@ -92,7 +92,8 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   (~0.1 ms on the toy network vs 8 ms for cold successive shortest paths; sichuan-2030
   ~2-4 ms per call for 16 components, 770-818 nodes in the two big cascades).
 * Speed: sichuan-2030 48 h window with the network 0.2-0.8 s (was 3-25 s); full year
-  (365 windows) 165 s in session 10 (numpy 2.4 / numba 0.68), 209 s in session 8 from a fresh
+  (365 windows) 167 s in session 11 with the gated trust-region re-plan (145 s without it),
+  165 s in session 10 (numpy 2.4 / numba 0.68), 209 s in session 8 from a fresh
   install on the quiet 2-core box, 4.5-5.6 min while two
   other solver processes ran (was ~1.5 h); RTS-GMLC year (366 windows) 672 s with the
   commitment search (46 s without). Target (year <= 10 s): **missed** by ~20x; the time is now split between the flow oracle (~55 %), the dual's
