@@ -387,15 +387,17 @@ class NativeOptions:
 
 
 #: The quality setting (``dispatch run --quality``): the trust-region network re-plan
-#: (40 steps) before the Frank-Wolfe one, on the two cheapest commitments. 12 sichuan-2030
-#: milp windows: native - milp 1.92e8 (default) -> 9.7e7 CNY, 10 -> 33 s; the year:
-#: -28.687 -> -28.982 bn CNY, 236 -> ~700 s (benches/RESULTS.md, session 6).
+#: before the Frank-Wolfe one, on the two cheapest commitments, up to 200 steps and stopped
+#: only after 8 misses in a row or below a 1e-4 box. Session 12 (benches/RESULTS.md), against
+#: the same re-plan with 40 steps and the default patience (3 misses, 1e-3 box): 12
+#: sichuan-2030 milp windows native - milp 8.46e7 -> 6.67e7 CNY (default 1.18e8), 10.9 ->
+#: 24.5 s; every 5th window of a recorded year -0.39 % (sum of objectives), 2.1x the time.
 #: path relinking starts another round only where the last one lowered the best schedule's
 #: cost by at least this share (FERC's 934 units: a first round gains 0.006 %, four more took
 #: the day from 88 to 164 s for 0.001 % more)
 RELINK_MIN_GAIN = 1e-4
 
-QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 40, "replan_starts": 2}
+QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4, "replan_starts": 2}
 
 
 class _Win:
