@@ -108,3 +108,47 @@ def test_pivot_limit_falls_back_to_shortest_paths():
     assert un < 1e-6 and piv > 0 and np.all(w.ns_ready == 1)
     f1 = K.mcf_scatter(w.comps[1], w.comps[2], lflow, w.lo.shape[0])
     assert_allclose(cost @ f1, cost @ f0, rtol=1e-10, atol=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reseated_basis_under_new_bounds_matches_lp(seed):
+    """A basis optimal under one set of bounds, reseated on boxes of other bounds (as the
+    trust-region re-plan's boxes move), ends at the LP optimum of each box."""
+    rng = np.random.default_rng(100 + seed)
+    n, tail, head, lo, hi, supply = _random_network(rng)
+    m = len(tail)
+    f0 = lo + rng.random(m) * (hi - lo)  # feasible: the supplies were made from such a flow
+    supply = np.bincount(tail, f0, n) - np.bincount(head, f0, n)
+    basis = _basis(n, m)
+    for k in range(6):
+        cost = rng.uniform(-10, 10, m)
+        d = rng.uniform(0.05, 0.8) * (hi - lo)
+        blo, bhi = np.maximum(lo, f0 - d), np.minimum(hi, f0 + d)
+        flow, unrouted, piv = NS.ns_solve(n, tail, head, blo, bhi, cost, supply, *basis, k > 0, 10**6, k > 0)
+        assert piv >= 0
+        _check(n, tail, head, blo, bhi, cost, supply, flow, unrouted)
+        assert_allclose(cost @ flow, naive.mcf_lp(n, tail, head, blo, bhi, cost, supply), rtol=1e-9, atol=1e-6)
+        f0 = 0.5 * (f0 + flow)  # the next box around a point between the centre and the optimum
+
+
+def test_reseat_moves_tree_arcs_off_bounds_they_break():
+    """A small box around an interior flow, away from the last optimum: tree arcs whose
+    flows leave the box go to its bounds, artificial arcs carry the rest, and the simplex
+    still ends at the box's LP optimum."""
+    rng = np.random.default_rng(3)
+    n, tail, head, lo, hi, _ = _random_network(rng, n=12, m=40)
+    m = len(tail)
+    f0 = lo + (0.3 + 0.4 * rng.random(m)) * (hi - lo)
+    supply = np.bincount(tail, f0, n) - np.bincount(head, f0, n)
+    basis = _basis(n, m)
+    cost = rng.uniform(-10, 10, m)
+    flow, _, _ = NS.ns_solve(n, tail, head, lo, hi, cost, supply, *basis, False, 10**6)
+    d = 0.05 * (hi - lo)
+    blo, bhi = f0 - d, f0 + d
+    tree = basis[3][:m] == NS.IN_TREE
+    assert np.any(tree & ((flow < blo) | (flow > bhi)))  # the reseat must move tree arcs
+    cost2 = rng.uniform(-10, 10, m)
+    flow2, unrouted, piv = NS.ns_solve(n, tail, head, blo, bhi, cost2, supply, *basis, True, 10**6, True)
+    assert piv >= 0
+    _check(n, tail, head, blo, bhi, cost2, supply, flow2, unrouted)
+    assert_allclose(cost2 @ flow2, naive.mcf_lp(n, tail, head, blo, bhi, cost2, supply), rtol=1e-9, atol=1e-6)

@@ -25,6 +25,14 @@ State kept between calls (per component, in caller-owned arrays): parent, pred a
 pred direction, arc state (tree / at lower / at upper), shifted flow. Potentials are
 recomputed from the tree on every call, since the costs changed.
 
+The trust-region re-plan (:meth:`dispatch.native._Win.flex_box`) changes the *bounds*
+between calls too (a box around the current flows). Its calls start from the last box's
+basis *reseated* (:func:`_reseat`): arcs off the tree go to their new bound, tree arcs carry
+what their subtrees must send, and where that breaks a tree arc's bounds the arc stays at the
+bound it hits and the subtree's remaining excess goes over its node's artificial arc (a
+big-M phase one inside the same pivots). Measured on 12 sichuan-2030 windows with 200
+trust-region steps: 24.5 -> 15.0 s for the same quality (session 12).
+
 Kernels take arrays and scalars only. The exact twin for tests is an LP
 (``tests/naive.py::mcf_lp``); :func:`dispatch.kernels.mcf_solve` (successive shortest
 paths) is the fallback when a pivot limit is hit.
@@ -97,7 +105,65 @@ def _unlink(v, p, first_child, next_sib, prev_sib):
 
 
 @njit
-def ns_solve(n, tail, head, lo, hi, cost, supply, parent, pred, up, state, x, warm, max_pivots):
+def _reseat(n, m, parent, pred, up, state, x, cap, et, eh, b, c, pot, depth, done, stack):
+    """Make a basis found under other arc bounds a basis of these (same arcs and nodes).
+
+    Arcs off the tree go to their new bound (lower or upper, as they were); tree arcs then
+    carry what their subtrees must send. A tree arc that would leave its bounds stays at the
+    bound it hits and leaves the tree; the rest of its subtree's excess goes over the node's
+    artificial arc to the root, which joins the tree in that direction (zero: towards the
+    root, as strongly feasible trees want). The simplex then drives those artificial flows
+    out at their prohibitive cost, from a tree that is mostly the old optimal one."""
+    R = n
+    e = np.empty(n + 1)
+    for v in range(n):
+        e[v] = b[v]
+    e[R] = 0.0
+    for a in range(m):
+        if state[a] != IN_TREE:
+            x[a] = 0.0 if state[a] == AT_LOWER else cap[a]
+            e[et[a]] -= x[a]
+            e[eh[a]] += x[a]
+    for v in range(n):
+        if state[m + v] != IN_TREE:
+            state[m + v] = AT_LOWER
+            x[m + v] = 0.0
+    _tree_potentials(n, parent, pred, up, c, pot, depth, done, stack)
+    order = np.argsort(-depth[:n], kind="mergesort")  # children before their parents
+    for k in range(n):
+        u = order[k]
+        a = pred[u]
+        su = e[u]  # what u's subtree must send to its parent (its children are done)
+        if a < m:
+            f = su if up[u] else -su
+            if f >= 0.0 and f <= cap[a]:  # exact: a clipped rounding residue would be lost water
+                x[a] = f
+                e[parent[u]] += su
+                continue
+            fc = 0.0 if f < 0.0 else cap[a]
+            state[a] = AT_LOWER if f < 0.0 else AT_UPPER
+            x[a] = fc
+            moved = fc if up[u] else -fc
+            e[parent[u]] += moved
+            su -= moved
+            a = m + u
+            state[a] = IN_TREE
+            parent[u] = R
+            pred[u] = a
+        if su >= 0.0:
+            et[a] = u
+            eh[a] = R
+            up[u] = True
+            x[a] = su
+        else:
+            et[a] = R
+            eh[a] = u
+            up[u] = False
+            x[a] = -su
+
+
+@njit
+def ns_solve(n, tail, head, lo, hi, cost, supply, parent, pred, up, state, x, warm, max_pivots, reseat=False):
     """Min-cost flow with ``lo <= f <= hi`` by primal network simplex.
 
     Parameters
@@ -110,6 +176,8 @@ def ns_solve(n, tail, head, lo, hi, cost, supply, parent, pred, up, state, x, wa
         with the optimal basis.
     warm : start from the basis in the arrays (same ``n``, arcs, bounds and supplies)
     max_pivots : pivot limit
+    reseat : with ``warm``, the basis was optimal under other bounds ``lo``/``hi`` (same
+        arcs and supplies): it is first made a basis of these (:func:`_reseat`)
 
     Returns
     -------
@@ -168,6 +236,8 @@ def ns_solve(n, tail, head, lo, hi, cost, supply, parent, pred, up, state, x, wa
     depth = np.empty(n + 1, np.int64)
     done = np.zeros(n + 1, np.bool_)
     stack = np.empty(n + 1, np.int64)
+    if warm and reseat:
+        _reseat(n, m, parent, pred, up, state, x, cap, et, eh, b, c, pot, depth, done, stack)
     _tree_potentials(n, parent, pred, up, c, pot, depth, done, stack)
     # children lists (doubly linked siblings) for subtree walks
     first_child = np.full(n + 1, -1, np.int64)
@@ -338,7 +408,8 @@ def ns_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo
 
     Component ``c``'s basis lives in ``t_parent/t_pred/t_up[node_ptr[c] + c :]`` (``n_c+1``
     entries) and ``t_state/t_x[arc_ptr[c] + node_ptr[c] :]`` (``m_c + n_c`` entries);
-    ``ready[c]`` says it holds an optimal basis from an earlier call (warm start). A
+    ``ready[c]`` says it holds an optimal basis from an earlier call (warm start): 1 under
+    the same bounds, 2 under other bounds (reseated first, see :func:`ns_solve`). A
     component that hits its pivot limit is solved by successive shortest paths instead
     (exact either way) and loses its basis. Writes ``lflow`` in place; returns the
     unrouted supply and the pivots done.
@@ -361,7 +432,7 @@ def ns_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo
         sup = lsupply[n0:n0 + nc]
         f, u, piv = ns_solve(nc, ltail[a0:a1], lhead[a0:a1], lo_c, hi_c, cost_c, sup, t_parent[t0:t0 + nc + 1],
                              t_pred[t0:t0 + nc + 1], t_up[t0:t0 + nc + 1], t_state[x0:x0 + m_c + nc],
-                             t_x[x0:x0 + m_c + nc], ready[c] != 0, max_pivots_per_arc * (m_c + nc))
+                             t_x[x0:x0 + m_c + nc], ready[c] != 0, max_pivots_per_arc * (m_c + nc), ready[c] == 2)
         if piv < 0:
             f, u, _, _ = mcf_solve(nc, ltail[a0:a1], lhead[a0:a1], lo_c, hi_c, cost_c, sup)
             ready[c] = 0
