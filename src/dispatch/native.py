@@ -92,7 +92,8 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   (~0.1 ms on the toy network vs 8 ms for cold successive shortest paths; sichuan-2030
   ~2-4 ms per call for 16 components, 770-818 nodes in the two big cascades).
 * Speed: sichuan-2030 48 h window with the network 0.2-0.8 s (was 3-25 s); full year
-  (365 windows) 167 s in session 11 with the gated trust-region re-plan (145 s without it),
+  (365 windows) 185 s in session 12 with the trust-region re-plan on every start (its boxes
+  warm-started), 167 s in session 11 with the gated trust-region re-plan (145 s without it),
   165 s in session 10 (numpy 2.4 / numba 0.68), 209 s in session 8 from a fresh
   install on the quiet 2-core box, 4.5-5.6 min while two
   other solver processes ran (was ~1.5 h); RTS-GMLC year (366 windows) 672 s with the
@@ -202,16 +203,20 @@ class NativeOptions:
         trust-region steps where load is still shed (``shed_tr_iters``), not in the
         ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
-        (:func:`_net_trust`; 0, the default, turns it off): the exact min-cost flow at the
+        (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact min-cost flow at the
         nodal prices within a box of ``net_tr_delta`` x each arc's range around the current
         flows, taken when the repaired schedule is cheaper (else the half and the quarter
         step, ``net_tr_halves``; box x1.5 after a step, x0.5 after a miss; it stops below
         ``net_tr_min`` or after ``net_tr_patience`` misses in a row); ``net_tr_avg`` weights
         the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp
         with one re-planned start: 2.14e8 CNY off (7.5 s), 1.62e8 with 10 steps (12.0 s),
-        1.32e8 with 20 (12.9 s), 1.15e8 with 40 (20.3 s). In :data:`QUALITY_NATIVE`.
-    net_tr_gate, net_tr_gate_iters : where ``net_tr_iters`` is 0, the first re-plan start
-        (the best schedule) still gets ``net_tr_gate_iters`` trust-region steps before its
+        1.32e8 with 20 (12.9 s), 1.15e8 with 40 (20.3 s). Session 12, with the boxes'
+        flows warm-started (reseated bases) and the gate below on top, on every re-plan
+        start: 20 steps, 12 windows 1.19e8 -> 9.16e7 CNY (6.2 -> 6.9 s); every 5th window of
+        a recorded year -0.60 % (sum of objectives) for +21 % time (-0.46 % for +10 % with
+        10 steps). Longer in :data:`QUALITY_NATIVE`.
+    net_tr_gate, net_tr_gate_iters : where ``net_tr_iters`` is below ``net_tr_gate_iters``,
+        the first re-plan start (the best schedule) gets ``net_tr_gate_iters`` trust-region steps before its
         Frank-Wolfe re-plan where it dispatches demand response or its nodal prices are
         apart (by > 1 CNY/MWh: a line binds) in at least the share ``net_tr_gate`` of its
         hours (0: never; the other starts as they were). Measured on the 365 windows of a
@@ -229,6 +234,10 @@ class NativeOptions:
         trust-region steps (:func:`_net_trust`) on it (0: none; nothing where
         ``net_tr_iters`` is as large). Rare (3 windows of the sichuan-2030 year) and cheap
         there; on the normal July 7 window 535 MWh shed at cd_east -> 0 (see RESULTS).
+        Since session 12 the default ``net_tr_iters`` is as large, so it runs only where
+        that re-plan is off (``net_tr_iters=0``); with 40 here (the steps on capped prices
+        after the re-plan's 20) every 5th window of the recorded year summed -1.0e7 CNY
+        cheaper, but window 250 then kept 280 MWh shed that the storage relief had served.
     dw_iters : steps of the decomposition on the network surrogate before that re-plan
         (:func:`_net_decompose`; 0, the default, turns it off: on the 12 sichuan-2030 milp
         windows ``dw_iters=150, dw_cuts=25`` take native - milp from 2.14e8 to 1.60e8 CNY,
@@ -339,7 +348,7 @@ class NativeOptions:
     net_fw_min_step: float = 0.005
     net_fw_avg: float = 0.7
     net_fw_patience: int = 3
-    net_tr_iters: int = 0
+    net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
     net_tr_avg: float = 0.5
@@ -390,8 +399,9 @@ class NativeOptions:
 #: before the Frank-Wolfe one, on the two cheapest commitments, up to 200 steps and stopped
 #: only after 8 misses in a row or below a 1e-4 box. Session 12 (benches/RESULTS.md), against
 #: the same re-plan with 40 steps and the default patience (3 misses, 1e-3 box): 12
-#: sichuan-2030 milp windows native - milp 8.46e7 -> 6.67e7 CNY (default 1.18e8), 10.9 ->
-#: 24.5 s; every 5th window of a recorded year -0.39 % (sum of objectives), 2.1x the time.
+#: sichuan-2030 milp windows native - milp 8.46e7 -> 6.48e7 CNY (default 1.18e8) in 15.0 s
+#: (the boxes' flows warm-started since then); every 5th window of a recorded year -0.44 %
+#: (sum of objectives) for 1.8x the windows' time.
 #: path relinking starts another round only where the last one lowered the best schedule's
 #: cost by at least this share (FERC's 934 units: a first round gains 0.006 %, four more took
 #: the day from 88 to 164 s for 0.001 % more)
@@ -476,6 +486,9 @@ class _Win:
         self.ns_basis = (np.zeros(n_tree, np.int64), np.zeros(n_tree, np.int64), np.zeros(n_tree, np.bool_),
                          np.zeros(n_ext, np.int8), np.zeros(n_ext))
         self.ns_ready = np.zeros(n_comp, np.int8)
+        # the bases of :meth:`flex_box` (other bounds each call: reseated, not re-priced)
+        self.box_basis = tuple(np.zeros_like(b) for b in self.ns_basis)
+        self.box_ready = np.zeros(n_comp, np.int8)
         self.mcf, self.mcf_pivots_per_arc = opt.mcf, int(opt.mcf_pivots_per_arc)
         if int(opt.threads) < 1:
             raise ValueError(f"NativeOptions.threads must be at least 1, not {opt.threads!r}")
@@ -511,6 +524,8 @@ class _Win:
         twin.mcf_pot = self.mcf_pot.copy()
         twin.ns_basis = tuple(b.copy() for b in self.ns_basis)
         twin.ns_ready = self.ns_ready.copy()
+        twin.box_basis = tuple(b.copy() for b in self.box_basis)
+        twin.box_ready = self.box_ready.copy()
         twin.mcf_groups = None  # no nested hand-off to the component pool from a worker
         return twin
 
@@ -548,14 +563,16 @@ class _Win:
         """The exact min-cost flow at nodal prices ``pi`` (n, B) with the arc bounds narrowed
         to ``lo .. hi`` (a box inside the window's bounds that holds a feasible flow).
 
-        Solved cold, in bases of its own: the warm bases of :meth:`flex` assume bounds
-        that never change, so they are left as they are."""
+        Solved in bases of its own (the warm bases of :meth:`flex` assume bounds that never
+        change, so they are left as they are), each started from the last box's optimal
+        basis, reseated on these bounds (:func:`dispatch.netsimplex.ns_solve`): the box moves
+        a little between the steps of a trust-region re-plan."""
         cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, self.zero_n)
-        basis = tuple(np.zeros_like(b) for b in self.ns_basis)
-        ready = np.zeros_like(self.ns_ready)
+        ready = self.box_ready
+        ready[ready == 1] = 2  # optimal under the last box's bounds
         flow = np.zeros_like(self.mcf_flow)
-        unrouted = NS.ns_solve_comps(self.all_comps, *self.comps, lo, hi, cost, self.lsupply, flow, *basis, ready,
-                                     self.mcf_pivots_per_arc)[0]
+        unrouted = NS.ns_solve_comps(self.all_comps, *self.comps, lo, hi, cost, self.lsupply, flow, *self.box_basis,
+                                     ready, self.mcf_pivots_per_arc)[0]
         if unrouted > 1e-6 * self.supply_scale:  # the box holds the current flow, so it is routable
             raise RuntimeError(f"native: trust-region flow infeasible ({unrouted})")
         return K.mcf_scatter(self.comps[1], self.comps[2], flow, self.lo.shape[0])
@@ -1598,7 +1615,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # trust-region re-plan (opt-in) and repair-priced Frank-Wolfe on the real schedule
     if sys.n_line and opt.dw_iters > 0:
         best, best_x = _net_decompose(w, best, best_x, targets, opt)
-    gated = bool(sys.n_line and opt.net_tr_iters == 0 and opt.net_tr_gate > 0 and _tr_gate(best, opt.net_tr_gate))
+    gated = bool(sys.n_line and opt.net_tr_gate_iters > opt.net_tr_iters and opt.net_tr_gate > 0
+                 and _tr_gate(best, opt.net_tr_gate))
     # the best start's re-plan: with the trust region first where the gate lets it
     opt0 = replace(opt, net_tr_iters=opt.net_tr_gate_iters) if gated else opt
     if sys.n_line and (opt.net_fw_iters > 0 or opt0.net_tr_iters > 0):
