@@ -203,9 +203,9 @@ class NativeOptions:
         trust-region steps where load is still shed (``shed_tr_iters``), not in the
         ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
-        (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact min-cost flow at the
-        nodal prices within a box of ``net_tr_delta`` x each arc's range around the current
-        flows, taken when the repaired schedule is cheaper (else the half and the quarter
+        (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact
+        min-cost flow at the nodal prices within a box of ``net_tr_delta`` x each arc's
+        range around the current flows, taken when the repaired schedule is cheaper (else the half and the quarter
         step, ``net_tr_halves``; box x1.5 after a step, x0.5 after a miss; it stops below
         ``net_tr_min`` or after ``net_tr_patience`` misses in a row); ``net_tr_avg`` weights
         the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp
@@ -216,10 +216,10 @@ class NativeOptions:
         a recorded year -0.60 % (sum of objectives) for +21 % time (-0.46 % for +10 % with
         10 steps). Longer in :data:`QUALITY_NATIVE`.
     net_tr_gate, net_tr_gate_iters : where ``net_tr_iters`` is below ``net_tr_gate_iters``,
-        the first re-plan start (the best schedule) gets ``net_tr_gate_iters`` trust-region steps before its
-        Frank-Wolfe re-plan where it dispatches demand response or its nodal prices are
-        apart (by > 1 CNY/MWh: a line binds) in at least the share ``net_tr_gate`` of its
-        hours (0: never; the other starts as they were). Measured on the 365 windows of a
+        the first re-plan start (the best schedule) gets ``net_tr_gate_iters`` trust-region
+        steps before its Frank-Wolfe re-plan where it dispatches demand response or its
+        nodal prices are apart (by > 1 CNY/MWh: a line binds) in at least the share
+        ``net_tr_gate`` of its hours (0: never; the other starts as they were). Measured on the 365 windows of a
         sichuan-2030 year from the same inputs (session 11), sum of window objectives
         against no gate: 0.98 (the default) -1.19e9 CNY (-0.71 %) for +18 % time (131 ->
         154 s, both alone), 0.95 -1.48e9 for about +25 %; the trust region on every window's
@@ -407,7 +407,8 @@ class NativeOptions:
 #: the day from 88 to 164 s for 0.001 % more)
 RELINK_MIN_GAIN = 1e-4
 
-QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4, "replan_starts": 2}
+QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4,
+                                   "replan_starts": 2}
 
 
 class _Win:
@@ -1612,7 +1613,8 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         primal(best.th_on, best_x, opt.fw_iters - opt.fw_iters_screen)
     # 7. re-plan the flexible flows against the network: decomposition on the network
     # surrogate (opt-in), then on the best schedule and the cheapest other commitments the
-    # trust-region re-plan (opt-in) and repair-priced Frank-Wolfe on the real schedule
+    # trust-region re-plan (net_tr_iters steps, more where gated) and repair-priced
+    # Frank-Wolfe on the real schedule
     if sys.n_line and opt.dw_iters > 0:
         best, best_x = _net_decompose(w, best, best_x, targets, opt)
     gated = bool(sys.n_line and opt.net_tr_gate_iters > opt.net_tr_iters and opt.net_tr_gate > 0
