@@ -96,9 +96,10 @@ Status and known limits (measured figures in ``benches/RESULTS.md``)
   warm-started), 167 s in session 11 with the gated trust-region re-plan (145 s without it),
   165 s in session 10 (numpy 2.4 / numba 0.68), 209 s in session 8 from a fresh
   install on the quiet 2-core box, 4.5-5.6 min while two
-  other solver processes ran (was ~1.5 h); RTS-GMLC year (366 windows) 672 s with the
-  commitment search (46 s without). Target (year <= 10 s): **missed** by ~20x; the time is now split between the flow oracle (~55 %), the dual's
-  numpy work, the repair LP and Python overhead.
+  other solver processes ran (was ~1.5 h); RTS-GMLC year (366 windows) 233 s in session
+  12 (672 s beside the suite before) with the commitment search (46 s without). Target
+  (year <= 10 s): **missed** by ~18x; the time is split between the flow oracle (~47 %),
+  the repair LP (~22 %), the dual's numpy work and Python overhead.
 * Feasibility: every window of both full years passes the balance check (max violation
   < 1e-9 MW); surplus hours (must-take output above demand) count as infeasible and
   force units off; windows checked with :func:`dispatch.invariants.check_solution` have 0
