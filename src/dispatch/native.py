@@ -206,8 +206,9 @@ class NativeOptions:
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
         (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact
         min-cost flow at the nodal prices within a box of ``net_tr_delta`` x each arc's
-        range around the current flows, taken when the repaired schedule is cheaper (else the half and the quarter
-        step, ``net_tr_halves``; box x1.5 after a step, x0.5 after a miss; it stops below
+        range around the current flows, taken when the repaired schedule is cheaper (else
+        the half and the quarter step, ``net_tr_halves``; box x1.5 after a step, x0.5 after
+        a miss; it stops below
         ``net_tr_min`` or after ``net_tr_patience`` misses in a row); ``net_tr_avg`` weights
         the previous prices as ``net_fw_avg``. 12 sichuan-2030 milp windows, native - milp
         with one re-planned start: 2.14e8 CNY off (7.5 s), 1.62e8 with 10 steps (12.0 s),
@@ -220,8 +221,8 @@ class NativeOptions:
         the first re-plan start (the best schedule) gets ``net_tr_gate_iters`` trust-region
         steps before its Frank-Wolfe re-plan where it dispatches demand response or its
         nodal prices are apart (by > 1 CNY/MWh: a line binds) in at least the share
-        ``net_tr_gate`` of its hours (0: never; the other starts as they were). Measured on the 365 windows of a
-        sichuan-2030 year from the same inputs (session 11), sum of window objectives
+        ``net_tr_gate`` of its hours (0: never; the other starts as they were). Measured on
+        the 365 windows of a sichuan-2030 year from the same inputs (session 11), sum of window objectives
         against no gate: 0.98 (the default) -1.19e9 CNY (-0.71 %) for +18 % time (131 ->
         154 s, both alone), 0.95 -1.48e9 for about +25 %; the trust region on every window's
         best start -2.05e9 for about +75 %. The year's run: 145 -> 167 s.
@@ -403,13 +404,13 @@ class NativeOptions:
 #: sichuan-2030 milp windows native - milp 8.46e7 -> 6.48e7 CNY (default 1.18e8) in 15.0 s
 #: (the boxes' flows warm-started since then); every 5th window of a recorded year -0.44 %
 #: (sum of objectives) for 1.8x the windows' time.
+QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4,
+                                   "replan_starts": 2}
+
 #: path relinking starts another round only where the last one lowered the best schedule's
 #: cost by at least this share (FERC's 934 units: a first round gains 0.006 %, four more took
 #: the day from 88 to 164 s for 0.001 % more)
 RELINK_MIN_GAIN = 1e-4
-
-QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4,
-                                   "replan_starts": 2}
 
 
 class _Win:
@@ -570,11 +571,9 @@ class _Win:
         basis, reseated on these bounds (:func:`dispatch.netsimplex.ns_solve`): the box moves
         a little between the steps of a trust-region re-plan."""
         cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, self.zero_n)
-        ready = self.box_ready
-        ready[ready == 1] = 2  # optimal under the last box's bounds
         flow = np.zeros_like(self.mcf_flow)
         unrouted = NS.ns_solve_comps(self.all_comps, *self.comps, lo, hi, cost, self.lsupply, flow, *self.box_basis,
-                                     ready, self.mcf_pivots_per_arc)[0]
+                                     self.box_ready, self.mcf_pivots_per_arc, True)[0]
         if unrouted > 1e-6 * self.supply_scale:  # the box holds the current flow, so it is routable
             raise RuntimeError(f"native: trust-region flow infeasible ({unrouted})")
         return K.mcf_scatter(self.comps[1], self.comps[2], flow, self.lo.shape[0])

@@ -402,14 +402,15 @@ def ns_solve(n, tail, head, lo, hi, cost, supply, parent, pred, up, state, x, wa
 
 @njit
 def ns_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo, hi, cost, lsupply, lflow,
-                   t_parent, t_pred, t_up, t_state, t_x, ready, max_pivots_per_arc):
+                   t_parent, t_pred, t_up, t_state, t_x, ready, max_pivots_per_arc, reseat=False):
     """Network simplex on the components ``sel`` of the flexible network (see
     :func:`dispatch.kernels.mcf_solve_comps` for the component layout).
 
     Component ``c``'s basis lives in ``t_parent/t_pred/t_up[node_ptr[c] + c :]`` (``n_c+1``
     entries) and ``t_state/t_x[arc_ptr[c] + node_ptr[c] :]`` (``m_c + n_c`` entries);
-    ``ready[c]`` says it holds an optimal basis from an earlier call (warm start): 1 under
-    the same bounds, 2 under other bounds (reseated first, see :func:`ns_solve`). A
+    ``ready[c]`` says it holds an optimal basis from an earlier call (warm start);
+    ``reseat``: found under other bounds ``lo``/``hi``, it is reseated first (see
+    :func:`ns_solve`). A
     component that hits its pivot limit is solved by successive shortest paths instead
     (exact either way) and loses its basis. Writes ``lflow`` in place; returns the
     unrouted supply and the pivots done.
@@ -432,7 +433,7 @@ def ns_solve_comps(sel, comp_nodes, arc_ptr, arc_idx, node_ptr, ltail, lhead, lo
         sup = lsupply[n0:n0 + nc]
         f, u, piv = ns_solve(nc, ltail[a0:a1], lhead[a0:a1], lo_c, hi_c, cost_c, sup, t_parent[t0:t0 + nc + 1],
                              t_pred[t0:t0 + nc + 1], t_up[t0:t0 + nc + 1], t_state[x0:x0 + m_c + nc],
-                             t_x[x0:x0 + m_c + nc], ready[c] != 0, max_pivots_per_arc * (m_c + nc), ready[c] == 2)
+                             t_x[x0:x0 + m_c + nc], ready[c] != 0, max_pivots_per_arc * (m_c + nc), reseat)
         if piv < 0:
             f, u, _, _ = mcf_solve(nc, ltail[a0:a1], lhead[a0:a1], lo_c, hi_c, cost_c, sup)
             ready[c] = 0
