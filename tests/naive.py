@@ -12,6 +12,7 @@ import numpy as np
 
 from dispatch.arrays import M3S_TO_HM3_PER_H, HydroTargets, State, SystemArrays, WindowSolution, upstream_arrivals
 from dispatch.costs import window_cost
+from dispatch.kernels import reserve_ceiling
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,23 +358,8 @@ def ramp_dp_brute(g, pi, mu, force, su_lag, su_cost, min_up, min_down, init_on, 
 # walks a presorted segment order and merges instead; its results must be bit-identical.
 def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
                    ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp):
-    """Hour-by-hour merit-order dispatch of everything but the flexible resources.
-
-    ``demand`` (n,) is load plus exports at their maximum minus the flexible injection.
-    Each hour thermal units move within their envelope and their ramp window around the
-    previous hour; the residual is filled cheapest first from renewables (``-curtail_cost``),
-    thermal segments (``+res_cost`` once thermal output eats into the reserve), export
-    reduction (``ex_price``) and shedding (``voll``). A unit's reserve is its headroom to
-    ``pmax``, or with ``res_ramp`` (PGLib's ramp-limited reserve) to the most it could
-    produce this hour: its envelope (start-up/shut-down capability) and ``prev + ru``.
-
-    Returns
-    -------
-    p : (n, G) ; re_used : (n,) ; ex : (n, E) ; shed : (n,) ; surplus : (n,)
-        ``surplus`` > 0 where must-take output exceeds demand even with all renewables
-        curtailed and exports at their maximum (the caller must absorb it).
-    head : (n,) thermal reserve of the dispatch (see above).
-    """
+    """:func:`dispatch.kernels.dispatch_hours` (see its doc: the same model and outputs),
+    with every hour's pieces and offers sorted afresh."""
     n, G = on.shape
     K = seg_mw.shape[1]
     E = ex_min.shape[1]
@@ -386,6 +372,7 @@ def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw
     head = np.zeros(n)
     lo = np.empty(G)
     hi = np.empty(G)
+    rh = np.empty(G)
     tw = np.empty(G * K)
     tc = np.empty(G * K)
     tg = np.empty(G * K, np.int64)
@@ -415,10 +402,12 @@ def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw
                 lo[g] = l
                 hi[g] = u
                 must += l
-                cap += u if res_ramp else pmax[g]
+                rh[g] = reserve_ceiling(t, g, on, ehi, pmax, prev, prev_on, ru, u, res_ramp)
+                cap += rh[g]
             else:
                 lo[g] = 0.0
                 hi[g] = 0.0
+                rh[g] = 0.0
             p[t, g] = lo[g]
         for e in range(E):
             ex[t, e] = ex_max[t, e]
@@ -429,7 +418,7 @@ def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw
                 prev[g] = p[t, g]
                 prev_on[g] = on[t, g]
                 if on[t, g]:
-                    head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+                    head[t] += rh[g] - p[t, g]
             continue
         nt = 0
         for g in range(G):
@@ -506,7 +495,7 @@ def dispatch_hours_sorting(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw
             prev[g] = p[t, g]
             prev_on[g] = on[t, g]
             if on[t, g]:
-                head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+                head[t] += rh[g] - p[t, g]
     return p, re_used, ex, shed, surplus, head
 
 

@@ -256,3 +256,36 @@ def test_relink_needs_two_differing_units():
     on, cost, _ = LS.relink(on_a, on_b, w.th_init_on, w.th_init_h, sys.th_su_lag, sys.th_su_cost, *model)
     assert not np.isfinite(cost)
     np.testing.assert_array_equal(on, on_a)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dispatch_reserve_is_the_models_reserve(seed):
+    """With ``res_ramp`` the merit-order dispatch counts each unit's reserve as the milp
+    model writes it and the invariant checker checks it (:func:`invariants.thermal_reserve`:
+    start-up / shut-down capability only in those hours, ``prev + ru`` while on), not as the
+    envelope: a unit ramping down towards a later shut-down still holds reserve up to pmax.
+    On PGLib's RTS-GMLC 01-27 with commitments of random valid runs (min up/down kept)."""
+    from dispatch import _core
+    from dispatch.pglib import PGLIB_DIR, read_pglib
+
+    sys = read_pglib(PGLIB_DIR / "rts_gmlc" / "2020-01-27.json").to_arrays()
+    st = sys.init
+    n, G = sys.n_hours, sys.n_th
+    rng = np.random.default_rng(seed)
+    pref = rng.normal(size=(n, G)).cumsum(axis=0)  # runs of several hours
+    on, _v = _core.commit_dp(pref, np.zeros((n, G)), np.zeros((n, G), np.int8), sys.th_su_lag,
+                             np.zeros_like(sys.th_su_cost), sys.th_min_up, sys.th_min_down, st.th_on, st.th_hours)
+    on = on.astype(bool)
+    elo, ehi = K.ramp_envelope(on, st.th_p, st.th_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up, sys.th_ramp_down,
+                               sys.th_su_ramp, sys.th_sd_ramp)
+    load = sys.load_mw.sum(axis=1)
+    demand = np.minimum(load, 0.8 * (ehi.sum(axis=1)))
+    p, _re, _ex, shed, surplus, head = K.dispatch_hours(
+        on, elo, ehi, st.th_p, st.th_on, sys.th_ramp_up, sys.th_ramp_down, sys.th_pmin, sys.th_pmax, sys.th_seg_mw,
+        sys.th_seg_cost, np.zeros(n), 0.0, np.zeros((n, 0)), np.zeros((n, 0)), np.zeros(0), demand,
+        sys.reserve_up_mw, 1e3, 1e4, demand, True)
+    want = invariants.thermal_reserve(sys, st, on, p).sum(axis=1)
+    np.testing.assert_allclose(head, want, rtol=1e-12, atol=1e-6)
+    stopping = on & ~np.vstack([on[1:], on[-1:]])
+    ramping = on & (ehi < sys.th_pmax[None] - 1e-9) & ~stopping & np.vstack([st.th_on[None], on[:-1]])
+    assert ramping.any()  # hours where the envelope is under pmax and the reserve is not

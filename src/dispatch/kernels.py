@@ -919,6 +919,24 @@ def _left_slope(width, mcost, nseg, t, D, dump_cost):
 # economic dispatch with ramps
 # ----------------------------------------------------------------------------------------
 @njit
+def reserve_ceiling(t, g, on, ehi, pmax, prev, prev_on, ru, u, res_ramp):
+    """The most unit ``g`` (on in hour ``t``, dispatch ceiling ``u``) could produce for its
+    reserve: ``pmax``; with ``res_ramp`` PGLib's ramp-limited reserve as :mod:`dispatch.milp`
+    writes it (:func:`dispatch.invariants.thermal_reserve`): the envelope ``ehi`` (start-up
+    / shut-down capability) only in a start-up hour and the hour before a shut-down, and
+    ``prev + ru`` while on. Never under ``u``."""
+    r = pmax[g]
+    if res_ramp:
+        n = on.shape[0]
+        if not prev_on[g] or (t + 1 < n and not on[t + 1, g]):
+            r = ehi[t, g]
+        if prev_on[g]:
+            r = min(r, prev[g] + ru[g])
+        r = max(r, u)
+    return r
+
+
+@njit
 def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_cost, re_tot, curtail_cost,
                    ex_min, ex_max, ex_price, load_tot, reserve, res_cost, voll, demand, res_ramp):
     """Hour-by-hour merit-order dispatch of everything but the flexible resources.
@@ -928,8 +946,12 @@ def dispatch_hours(on, elo, ehi, p0, init_on, ru, rd, pmin, pmax, seg_mw, seg_co
     previous hour; the residual is filled cheapest first from renewables (``-curtail_cost``),
     thermal segments (``+res_cost`` once thermal output eats into the reserve), export
     reduction (``ex_price``) and shedding (``voll``). A unit's reserve is its headroom to
-    ``pmax``, or with ``res_ramp`` (PGLib's ramp-limited reserve) to the most it could
-    produce this hour: its envelope (start-up/shut-down capability) and ``prev + ru``.
+    ``pmax``, or with ``res_ramp`` (PGLib's ramp-limited reserve, as :mod:`dispatch.milp`
+    writes it and :func:`dispatch.invariants.thermal_reserve` checks it) to the most it
+    could produce this hour: ``pmax`` (its envelope, the start-up/shut-down capability, in a
+    start-up hour and the hour before a shut-down) and ``prev + ru``. Not the envelope in
+    the other hours: that it must ramp down towards a later shut-down does not limit the
+    reserve it holds now.
 
     Returns
     -------
@@ -965,6 +987,7 @@ def dispatch_hours_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
     head = np.zeros(n)
     lo = np.empty(G)
     hi = np.empty(G)
+    rh = np.empty(G)
     tw = np.empty(G * K)
     tc = np.empty(G * K)
     tg = np.empty(G * K, np.int64)
@@ -1015,10 +1038,12 @@ def dispatch_hours_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
                 lo[g] = l
                 hi[g] = u
                 must += l
-                cap += u if res_ramp else pmax[g]
+                rh[g] = reserve_ceiling(t, g, on, ehi, pmax, prev, prev_on, ru, u, res_ramp)
+                cap += rh[g]
             else:
                 lo[g] = 0.0
                 hi[g] = 0.0
+                rh[g] = 0.0
             p[t, g] = lo[g]
         for e in range(E):
             ex[t, e] = ex_max[t, e]
@@ -1029,7 +1054,7 @@ def dispatch_hours_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
                 prev[g] = p[t, g]
                 prev_on[g] = on[t, g]
                 if on[t, g]:
-                    head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+                    head[t] += rh[g] - p[t, g]
             continue
         # thermal pieces available this hour, cheapest first (presorted order)
         nt = 0
@@ -1128,7 +1153,7 @@ def dispatch_hours_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
             prev[g] = p[t, g]
             prev_on[g] = on[t, g]
             if on[t, g]:
-                head[t] += (hi[g] if res_ramp else pmax[g]) - p[t, g]
+                head[t] += rh[g] - p[t, g]
     return p, re_used, ex, shed, surplus, head
 
 
@@ -1172,8 +1197,10 @@ def dispatch_ahead_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
         changed = False
         for t in range(1, n):
             d = shed[t]
+            d_res = 0.0
             if res_ramp:
-                d += max(reserve[t] - head[t], 0.0)
+                d_res = max(reserve[t] - head[t], 0.0)
+                d += d_res
             if d <= 1e-6:
                 continue
             for i in range(G):
@@ -1182,7 +1209,12 @@ def dispatch_ahead_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
                     break
                 if not (on[t, g] and on[t - 1, g]):
                     continue
-                room = min(ehi[t, g], pmax[g]) - (p[t - 1, g] + ru[g])
+                # what a higher start can add: output up to the envelope; reserve up to the
+                # reserve ceiling (pmax unless a shut-down follows, see dispatch_hours)
+                top = min(ehi[t, g], pmax[g])
+                if d_res > 0.0 and (t + 1 >= n or on[t + 1, g]):
+                    top = pmax[g]
+                room = top - (p[t - 1, g] + ru[g])
                 up = min(room, d, ehi[t - 1, g] - p[t - 1, g])
                 if up <= 1e-9:
                     continue
