@@ -252,3 +252,22 @@ def test_native_relinking_only_adds_candidates(rts_1125):
     for sol in (plain, relinked):
         assert sol.lower_bound <= sol.objective
         assert not invariants.check_solution(sys, st, sol, None)
+
+
+def test_native_more_search_starts_only_where_the_gap_is_wide(rts_1125):
+    """PGLib RTS-GMLC 2020-11-25 (24 h): ``search_more_starts`` searches from further
+    distinct candidates only where the gap is at least ``search_more_gap``: identical to the
+    plain run when the gate is shut, never dearer when it is open (the starts only add
+    candidates), every schedule feasible."""
+    from dispatch import invariants, native
+
+    sys, st = rts_1125
+    base = dict(lr_iters=60, patience=4, search_work=5e6, search_more_starts=2)
+    plain = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**dict(base, search_more_starts=0)))
+    gated = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**base, search_more_gap=1.0))
+    more = native.solve_window(sys, 0, 24, st, None, native.NativeOptions(**base, search_more_gap=0.0))
+    assert np.array_equal(gated.th_on, plain.th_on) and gated.objective == plain.objective
+    assert more.objective <= plain.objective + 1e-9
+    for sol in (plain, more):
+        assert sol.lower_bound <= sol.objective
+        assert not invariants.check_solution(sys, st, sol, None)

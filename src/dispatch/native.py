@@ -280,6 +280,9 @@ class NativeOptions:
         California day); units that switch in the window are visited first, dearest first.
     search_starts : the search starts from the best candidate and the cheapest other
         distinct commitments, this many in all.
+    search_more_starts : where the gap is still at least ``search_more_gap`` after the
+        ``search_starts`` searches, this many more: from the next cheapest distinct
+        candidates of those the searches started from (PGLib: 1).
     search_kicks : after the search, this many kicks: the dearest units that start in the
         window are dropped one at a time (each for all its free hours) and the search runs
         again from there (iterated local search). Off by default: on the 12 PGLib RTS days
@@ -338,6 +341,7 @@ class NativeOptions:
     search_cover_units: int = 4
     search_work: float = 3e7
     search_starts: int = 2
+    search_more_starts: int = 0
     search_kicks: int = 0
     search_more_gap: float = 0.0
     search_relink: int = 0
@@ -1585,7 +1589,10 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
     # leaner candidate shed a little)
     thermal_share = float(best.th_p.sum()) / max(float(w.load_tot.sum()), 1e-9)
     if opt.search_passes > 0 and sys.n_th and thermal_share >= opt.search_min_thermal:
-        for sol_s, x_s in _distinct_starts(best, best_x, tried, opt.search_starts):
+        pool = _distinct_starts(best, best_x, tried, opt.search_starts + max(opt.search_more_starts, 0))
+        for k, (sol_s, x_s) in enumerate(pool):
+            if k == opt.search_starts and _gap(best, lb) < opt.search_more_gap:
+                break  # the further starts only where the dual says there is room
             on_ls = _search(w, sol_s.th_on, x_s, opt)
             if on_ls is not None:
                 primal(on_ls, x_s, opt.fw_iters_screen)
