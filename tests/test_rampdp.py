@@ -271,3 +271,25 @@ def test_native_more_search_starts_only_where_the_gap_is_wide(rts_1125):
     for sol in (plain, more):
         assert sol.lower_bound <= sol.objective
         assert not invariants.check_solution(sys, st, sol, None)
+
+
+def test_relinking_guides_within_the_walk_budget():
+    """``native._guides``: the cheapest distinct schedules that differ from the head in at
+    least two units and at most ``max_units`` (a walk re-dispatches ~d^2/2 times; the
+    relinking passes over guides whose walk would cost more than one search)."""
+    from types import SimpleNamespace
+
+    from dispatch import native
+
+    head_on = np.zeros((4, 10), bool)
+
+    def cand(units, obj):
+        on = head_on.copy()
+        on[:, :units] = True
+        return SimpleNamespace(th_on=on, objective=obj), None
+
+    tried = [cand(1, 1.0), cand(3, 2.0), cand(8, 3.0), cand(3, 4.0), cand(5, 5.0)]
+    head = SimpleNamespace(th_on=head_on, objective=0.0)
+    assert [g.objective for g in native._guides(head, tried, 5)] == [2.0, 3.0, 5.0]
+    assert [g.objective for g in native._guides(head, tried, 5, max_units=5)] == [2.0, 5.0]
+    assert [g.objective for g in native._guides(head, tried, 1, max_units=5)] == [2.0]

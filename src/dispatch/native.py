@@ -301,7 +301,10 @@ class NativeOptions:
         units that no single-unit move makes (0: off, the default; PGLib: 6 guides, 5 rounds -- RTS 10-27 +1.21 ->
         +0.60 %, 11-25 +2.71 -> +1.42 %, 01-27 +1.87 -> +1.50 % over the references).
         The search from each path's best is most of its time; the slack 0.03 halves the
-        searches on 10-27 (0.002 lost 11-25's gain).
+        searches on 10-27 (0.002 lost 11-25's gain). A walk toward a guide that differs in
+        ``d`` units re-dispatches the window ~d^2/2 times: guides that would make one walk
+        cost more than one search (``search_work``) are passed over (RTS-GMLC: none, ~130
+        units allowed; FERC's ~950 units: more than ~35 differing units).
     search_min_thermal : the search runs on a window only where the best candidate's
         thermal output is at least this share of the load: it improves the thermal
         commitment, which decides the cost of thermal systems (RTS-GMLC July week with the
@@ -1683,9 +1686,11 @@ def solve_window(sys: SystemArrays, t0: int, n: int, state: State, targets: Hydr
         # path relinking between the best schedule and the cheapest other local optima,
         # again from the new best after a round that gained
         searched: set = set()
+        # a walk costs ~d^2/2 dispatches of the window: at most one search's work
+        max_units = int(np.sqrt(2.0 * opt.search_work / max(w.n * sys.n_th, 1))) + 1
         for _round in range(max(1, opt.search_relink_rounds)):
             head, head_x = best, best_x
-            for sol_g in _guides(head, tried, opt.search_relink):
+            for sol_g in _guides(head, tried, opt.search_relink, max_units):
                 head_cost = np.inf
                 for a, b in ((head.th_on, sol_g.th_on), (sol_g.th_on, head.th_on)):
                     on_r, cost_r, cost_a = _relink(w, a, b, head_x, opt)
@@ -1728,16 +1733,16 @@ def _replan(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOpt
     return sol, x, ev
 
 
-def _guides(head: WindowSolution, tried: list, k: int) -> list[WindowSolution]:
+def _guides(head: WindowSolution, tried: list, k: int, max_units: int | None = None) -> list[WindowSolution]:
     """The ``k`` cheapest schedules of ``tried`` whose commitments differ from ``head``'s in
-    two units or more (a path between them has a commitment strictly inside) and from each
-    other."""
+    two units or more (a path between them has a commitment strictly inside), in at most
+    ``max_units`` (None: any number), and from each other."""
     out: list[WindowSolution] = []
     for c, _x in sorted(tried, key=lambda c: c[0].objective):
         if len(out) >= k:
             break
         units = int(np.any(c.th_on != head.th_on, axis=0).sum())
-        if units >= 2 and not any(np.array_equal(c.th_on, o.th_on) for o in out):
+        if 2 <= units <= (max_units or units) and not any(np.array_equal(c.th_on, o.th_on) for o in out):
             out.append(c)
     return out
 
