@@ -919,17 +919,24 @@ def _left_slope(width, mcost, nseg, t, D, dump_cost):
 # economic dispatch with ramps
 # ----------------------------------------------------------------------------------------
 @njit
+def reserve_cap(t, g, on, ehi, pmax, started):
+    """PGLib's cap on unit ``g``'s output plus reserve in hour ``t`` (on then), ramps from the
+    hour before aside: the envelope ``ehi`` (start-up / shut-down capability) in a start-up
+    hour (``started``) and the hour before a shut-down, else ``pmax``."""
+    if started or (t + 1 < on.shape[0] and not on[t + 1, g]):
+        return ehi[t, g]
+    return pmax[g]
+
+
+@njit
 def reserve_ceiling(t, g, on, ehi, pmax, prev, prev_on, ru, u, res_ramp):
     """The most unit ``g`` (on in hour ``t``, dispatch ceiling ``u``) could produce for its
     reserve: ``pmax``; with ``res_ramp`` PGLib's ramp-limited reserve as :mod:`dispatch.milp`
-    writes it (:func:`dispatch.invariants.thermal_reserve`): the envelope ``ehi`` (start-up
-    / shut-down capability) only in a start-up hour and the hour before a shut-down, and
+    writes it (:func:`dispatch.invariants.thermal_reserve`): :func:`reserve_cap` and
     ``prev + ru`` while on. Never under ``u``."""
     r = pmax[g]
     if res_ramp:
-        n = on.shape[0]
-        if not prev_on[g] or (t + 1 < n and not on[t + 1, g]):
-            r = ehi[t, g]
+        r = reserve_cap(t, g, on, ehi, pmax, not prev_on[g])
         if prev_on[g]:
             r = min(r, prev[g] + ru[g])
         r = max(r, u)
@@ -1209,11 +1216,10 @@ def dispatch_ahead_from(t_from, b_p, b_re, b_ex, b_shed, b_sur, b_head, on, elo,
                     break
                 if not (on[t, g] and on[t - 1, g]):
                     continue
-                # what a higher start can add: output up to the envelope; reserve up to the
-                # reserve ceiling (pmax unless a shut-down follows, see dispatch_hours)
+                # what a higher start can add: output up to the envelope; reserve up to its cap
                 top = min(ehi[t, g], pmax[g])
-                if d_res > 0.0 and (t + 1 >= n or on[t + 1, g]):
-                    top = pmax[g]
+                if d_res > 0.0:
+                    top = min(reserve_cap(t, g, on, ehi, pmax, False), pmax[g])
                 room = top - (p[t - 1, g] + ru[g])
                 up = min(room, d, ehi[t - 1, g] - p[t - 1, g])
                 if up <= 1e-9:
