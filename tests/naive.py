@@ -549,3 +549,108 @@ def relink_naive(on_a, on_b, cost):
         if vals[k] < best:
             best, best_on = vals[k], on.copy()
     return best_on, best
+
+
+def flows_lp(w, on: np.ndarray, dump_cost: float) -> float:
+    """Twin of :func:`dispatch.flowlp.solve_flows`: the window's flows LP under the network
+    written out whole and solved by HiGHS (scipy). Variables: every arc of the flexible
+    network; per hour each committed unit's output between its ramp envelope's bounds
+    (segment costs), renewables used up to availability (curtailment at its cost), exports
+    between their limits, shedding up to the bus's load, dumping, DC links; rows: node
+    conservation, each hour's balance, every line's rating in every hour. Returns the
+    optimal cost (the flows' constant included)."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    from dispatch import kernels as K
+
+    sys = w.sys
+    n, B, L = w.n, sys.n_bus, sys.n_line
+    elo, ehi = K.ramp_envelope(on, w.th_p0, w.th_init_on, sys.th_pmin, sys.th_pmax, sys.th_ramp_up,
+                               sys.th_ramp_down, sys.th_su_ramp, sys.th_sd_ramp)
+    cols = []  # (cost, lo, hi, {row: coefficient}) per variable
+    inj_rows = lambda t, b, v: {("bus", t, b): v}  # noqa: E731
+    M = w.tail.shape[0]
+    for a in range(M):
+        coef = {("node", int(w.tail[a])): 1.0, ("node", int(w.head[a])): -1.0}
+        if w.hour[a] >= 0 and w.abus[a] >= 0 and w.energy[a] != 0.0:
+            coef[("bus", int(w.hour[a]), int(w.abus[a]))] = float(w.energy[a])
+        cols.append((float(w.base[a]), float(w.lo[a]), float(w.hi[a]), coef))
+    const = float(w.wconst)
+    for t in range(n):
+        for g in range(sys.n_th):
+            if not on[t, g]:
+                continue
+            const += float(sys.th_cost_pmin[g])
+            # output above pmin by segments (the last one stretched to the envelope's top)
+            pos = float(sys.th_pmin[g])
+            lo_left = float(elo[t, g]) - pos
+            for k in range(sys.th_seg_mw.shape[1]):
+                width = float(sys.th_seg_mw[g, k])
+                if k == sys.th_seg_mw.shape[1] - 1:
+                    width = max(width, float(ehi[t, g]) - pos)
+                top = min(width, max(float(ehi[t, g]) - pos, 0.0))
+                need = min(max(lo_left, 0.0), top)
+                lo_left -= need
+                pos += width
+                cols.append((float(sys.th_seg_cost[g, k]), need, top, inj_rows(t, sys.th_bus[g], 1.0)))
+            const_p = float(sys.th_pmin[g])
+            cols.append((0.0, const_p, const_p, inj_rows(t, sys.th_bus[g], 1.0)))
+        for r in range(sys.n_re):
+            a = max(float(w.re_avail[t, r]), 0.0)
+            const += float(sys.curtail_cost) * a
+            cols.append((-float(sys.curtail_cost), 0.0, a, inj_rows(t, sys.re_bus[r], 1.0)))
+        for x in range(w.ex_min.shape[1]):
+            cols.append((-float(sys.ex_price[x]), float(w.ex_min[t, x]), float(w.ex_max[t, x]),
+                         inj_rows(t, sys.ex_bus[x], -1.0)))
+        for b in range(B):
+            cols.append((float(sys.voll), 0.0, max(float(w.load[t, b]), 0.0), inj_rows(t, b, 1.0)))
+            cols.append((float(dump_cost), 0.0, None, inj_rows(t, b, -1.0)))
+        for k in range(sys.n_dc):
+            pm = float(sys.dc_pmax[k])
+            cols.append((0.0, -pm, pm, {("bus", t, int(sys.dc_to[k])): 1.0, ("bus", t, int(sys.dc_from[k])): -1.0}))
+    # rows: nodes (= -supply), bus injections aggregated into hour balance and line flows
+    nv = len(cols)
+    eq_r, eq_c, eq_v = [], [], []
+    ub_r, ub_c, ub_v = [], [], []
+    node_row = {}
+    for j, (_c, _lo, _hi, coef) in enumerate(cols):
+        for key, v in coef.items():
+            if key[0] == "node":
+                eq_r.append(node_row.setdefault(key[1], len(node_row)))
+                eq_c.append(j)
+                eq_v.append(v)
+            else:
+                _, t, b = key
+                eq_r.append(("bal", t))
+                eq_c.append(j)
+                eq_v.append(v)
+                for ln in range(L):
+                    if sys.ptdf[ln, b] != 0.0:
+                        for sgn, k in ((1.0, 0), (-1.0, 1)):
+                            ub_r.append((t, ln, k))
+                            ub_c.append(j)
+                            ub_v.append(sgn * v * sys.ptdf[ln, b])
+    n_node = len(node_row)
+    bal_rows = {("bal", t): n_node + t for t in range(n)}
+    eq_r = [r if isinstance(r, int) else bal_rows[r] for r in eq_r]
+    b_eq = np.zeros(n_node + n)
+    for node, i in node_row.items():
+        b_eq[i] = float(w.supply[node])
+    # load at the buses: balance rows and line flows carry it on the right-hand side
+    ub_index = {}
+    ub_r2 = [ub_index.setdefault(r, len(ub_index)) for r in ub_r]
+    b_ub = np.zeros(len(ub_index))
+    for (t, ln, k), i in ub_index.items():
+        f_load = -float(sys.ptdf[ln] @ w.load[t])
+        b_ub[i] = float(sys.line_max_mw[ln]) - (f_load if k == 0 else -f_load)
+    for t in range(n):
+        b_eq[n_node + t] = float(w.load[t].sum())
+    A_eq = coo_matrix((eq_v, (eq_r, eq_c)), shape=(n_node + n, nv)).tocsr()
+    A_ub = coo_matrix((ub_v, (ub_r2, ub_c)), shape=(len(ub_index), nv)).tocsr()
+    c = np.array([col[0] for col in cols])
+    bounds = [(col[1], col[2]) for col in cols]
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0:
+        raise AssertionError(f"flows_lp: HiGHS status {res.status}: {res.message}")
+    return float(res.fun) + const

@@ -2067,6 +2067,95 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
     return worst
 
 
+OWN = 1 << 32  # owner kinds of :func:`hour_pieces`' pieces (``kind * OWN + index``)
+
+
+@njit
+def hour_pieces(t, inj, on, elo, ehi, pmin, cost_pmin, seg_mw, seg_cost, th_bus, re_avail, re_bus, curtail_cost,
+                ex_min, ex_max, ex_price, ex_bus, load, fspill, spill_cost, voll, dump_cost, dc_from, dc_to, dc_pmax,
+                cbus, cbus2, csign, ccost, cw, cown):
+    """The pieces of hour ``t``'s dispatch around its fixed part, as :func:`recourse_hours` and
+    :mod:`dispatch.flowlp` price them: committed thermal units' segments above their envelope's
+    floor ``elo`` up to ``ehi``, renewables' curtailment, exports above their minimum,
+    shedding (up to the bus's load) at ``voll``, hydro output turned into spill (up to
+    ``fspill[t]``), dumping at ``dump_cost`` at every bus, then both directions of each DC link
+    (``cbus2`` its from-bus; -1 for the others). ``cown`` names each piece's owner: the unit
+    ``g`` for a thermal piece, ``OWN * 1 + r`` a renewable, ``OWN * 2 + x`` an export, ``OWN * 3 +
+    b`` shedding, ``OWN * 4 + b`` spill, ``OWN * 5 + b`` dumping, ``OWN * 6 + k`` a DC link
+    (:data:`OWN`). ``inj`` (B,) comes in holding the flexible
+    injections less the load and leaves with the fixed part added (units at ``elo``,
+    renewables at availability, exports at their minimum). Fills ``cbus, cbus2, csign, ccost,
+    cw`` (bus, second bus, sign of the injection, cost per MW, width) and returns (pieces,
+    the first DC piece, the fixed part's cost)."""
+    G = on.shape[1]
+    K = seg_mw.shape[1]
+    R = re_avail.shape[1]
+    E = ex_min.shape[1]
+    B = inj.shape[0]
+    NK = dc_pmax.shape[0]
+    base = 0.0
+    nc = 0
+    for g in range(G):
+        if not on[t, g]:
+            continue
+        p = elo[t, g]
+        inj[th_bus[g]] += p
+        base += cost_pmin[g]
+        pos = pmin[g]
+        for k in range(K):
+            s0 = pos
+            s1 = pos + seg_mw[g, k]
+            pos = s1
+            if k == K - 1:
+                s1 = max(s1, ehi[t, g])
+            base += max(min(s1, p) - s0, 0.0) * seg_cost[g, k]
+            wu = min(s1, ehi[t, g]) - max(s0, p)
+            if wu > 1e-9:
+                cbus[nc] = th_bus[g]; csign[nc] = 1.0; ccost[nc] = seg_cost[g, k]; cw[nc] = wu
+                cown[nc] = g
+                nc += 1
+    for r in range(R):
+        a = max(re_avail[t, r], 0.0)
+        inj[re_bus[r]] += a
+        if a > 1e-9:
+            cbus[nc] = re_bus[r]; csign[nc] = -1.0; ccost[nc] = curtail_cost; cw[nc] = a
+            cown[nc] = OWN + r
+            nc += 1
+    for x in range(E):
+        inj[ex_bus[x]] -= ex_min[t, x]
+        base -= ex_min[t, x] * ex_price[x]
+        wx = ex_max[t, x] - ex_min[t, x]
+        if wx > 1e-9:
+            cbus[nc] = ex_bus[x]; csign[nc] = -1.0; ccost[nc] = -ex_price[x]; cw[nc] = wx
+            cown[nc] = 2 * OWN + x
+            nc += 1
+    big = 0.0
+    for b in range(B):
+        big += abs(inj[b])
+    big = 2.0 * big + 1.0
+    for b in range(B):
+        ld = max(load[t, b], 0.0)
+        if ld > 1e-9:
+            cbus[nc] = b; csign[nc] = 1.0; ccost[nc] = voll; cw[nc] = ld
+            cown[nc] = 3 * OWN + b
+            nc += 1
+        if fspill[t, b] > 1e-9:
+            cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = spill_cost; cw[nc] = fspill[t, b]
+            cown[nc] = 4 * OWN + b
+            nc += 1
+        cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = dump_cost; cw[nc] = big
+        cown[nc] = 5 * OWN + b
+        nc += 1
+    n1 = nc
+    for k in range(NK):
+        if dc_pmax[k] > 1e-9:
+            for sg in (1.0, -1.0):
+                cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = sg; ccost[nc] = 0.0; cw[nc] = dc_pmax[k]
+                cown[nc] = 6 * OWN + k
+                nc += 1
+    return nc, n1, base
+
+
 @njit
 def recourse_hours(ptdf, line_max, margin, finj, fspill, spill_cost, load, on, elo, ehi, pmin, cost_pmin, seg_mw,
                    seg_cost, th_bus, re_avail, re_bus, curtail_cost, ex_min, ex_max, ex_price, ex_bus, voll, dump_cost,
@@ -2097,6 +2186,7 @@ def recourse_hours(ptdf, line_max, margin, finj, fspill, spill_cost, load, on, e
     csign = np.empty(NC)
     ccost = np.empty(NC)
     cw = np.empty(NC)
+    cown = np.empty(NC, np.int64)
     flo = np.empty(L)
     fhi = np.empty(L)
     for l in range(L):
@@ -2111,61 +2201,11 @@ def recourse_hours(ptdf, line_max, margin, finj, fspill, spill_cost, load, on, e
     hour_cost = np.zeros(n)
     worst = 0.0
     for t in range(n):
-        base = 0.0
         for b in range(B):
             inj[b] = finj[t, b] - load[t, b]
-        nc = 0
-        for g in range(G):
-            if not on[t, g]:
-                continue
-            p = elo[t, g]
-            inj[th_bus[g]] += p
-            base += cost_pmin[g]
-            pos = pmin[g]
-            for k in range(K):
-                s0 = pos
-                s1 = pos + seg_mw[g, k]
-                pos = s1
-                if k == K - 1:
-                    s1 = max(s1, ehi[t, g])
-                base += max(min(s1, p) - s0, 0.0) * seg_cost[g, k]
-                wu = min(s1, ehi[t, g]) - max(s0, p)
-                if wu > 1e-9:
-                    cbus[nc] = th_bus[g]; csign[nc] = 1.0; ccost[nc] = seg_cost[g, k]; cw[nc] = wu
-                    nc += 1
-        for r in range(R):
-            a = max(re_avail[t, r], 0.0)
-            inj[re_bus[r]] += a
-            if a > 1e-9:
-                cbus[nc] = re_bus[r]; csign[nc] = -1.0; ccost[nc] = curtail_cost; cw[nc] = a
-                nc += 1
-        for x in range(E):
-            inj[ex_bus[x]] -= ex_min[t, x]
-            base -= ex_min[t, x] * ex_price[x]
-            wx = ex_max[t, x] - ex_min[t, x]
-            if wx > 1e-9:
-                cbus[nc] = ex_bus[x]; csign[nc] = -1.0; ccost[nc] = -ex_price[x]; cw[nc] = wx
-                nc += 1
-        big = 0.0
-        for b in range(B):
-            big += abs(inj[b])
-        big = 2.0 * big + 1.0
-        for b in range(B):
-            ld = max(load[t, b], 0.0)
-            if ld > 1e-9:
-                cbus[nc] = b; csign[nc] = 1.0; ccost[nc] = voll; cw[nc] = ld
-                nc += 1
-            if fspill[t, b] > 1e-9:
-                cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = spill_cost; cw[nc] = fspill[t, b]
-                nc += 1
-            cbus[nc] = b; csign[nc] = -1.0; ccost[nc] = dump_cost; cw[nc] = big
-            nc += 1
-        n1 = nc
-        for k in range(NK):
-            if dc_pmax[k] > 1e-9:
-                for sg in (1.0, -1.0):
-                    cbus[nc] = dc_to[k]; cbus2[nc] = dc_from[k]; csign[nc] = sg; ccost[nc] = 0.0; cw[nc] = dc_pmax[k]
-                    nc += 1
+        nc, n1, base = hour_pieces(t, inj, on, elo, ehi, pmin, cost_pmin, seg_mw, seg_cost, th_bus, re_avail, re_bus,
+                                   curtail_cost, ex_min, ex_max, ex_price, ex_bus, load, fspill, spill_cost, voll,
+                                   dump_cost, dc_from, dc_to, dc_pmax, cbus, cbus2, csign, ccost, cw, cown)
         bal = 0.0
         for b in range(B):
             bal -= inj[b]

@@ -137,9 +137,10 @@ from . import drkernels as DRK
 from . import rampdp as RD
 from . import localsearch as LS
 from . import netsimplex as NS
+from . import flowlp as FL
 from .arrays import HydroTargets, State, SystemArrays, WindowSolution
 from .costs import startup_costs, window_cost
-from .invariants import reserve_headroom
+from .invariants import check_solution, reserve_headroom
 
 SLACK_COST = 1e7  # per unit of artificial water/energy in the flexible network
 DUMP_COST = 1e6  # per MW of must-take output above demand in the residual stacks
@@ -357,6 +358,8 @@ class NativeOptions:
     net_fw_min_step: float = 0.005
     net_fw_avg: float = 0.7
     net_fw_patience: int = 3
+    net_lp_iters: int = 0
+    net_lp_rounds: int = 8
     net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
@@ -1145,6 +1148,114 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
     return sol, x, evals
 
 
+def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
+    """The flows of the exact flows LP under the network for this commitment
+    (:func:`dispatch.flowlp.solve_flows`, ``net_lp_iters`` pricings), scheduled for real
+    (:func:`_schedule`); kept where the schedule is better. Returns the schedule, its flows
+    and the schedules evaluated (one)."""
+    r = FL.solve_flows(w, sol.th_on, x, sol.line_flow, sol.info["pi"], opt.net_lp_iters, DUMP_COST,
+                       rounds=opt.net_lp_rounds)
+    cand = _schedule(w, sol.th_on, r["x"], targets, opt)
+    direct = _schedule_lp(w, sol.th_on, r, targets)
+    if direct is not None and _better(direct, cand):
+        cand = direct
+    info = {"lp_value": r["value"], "lp_bound": r["bound"], "lp_columns": r["columns"], "lp_rows": r["rows"],
+            "lp_pricings": r["pricings"]}
+    if _better(cand, sol):
+        cand.info.update(info)
+        return cand, r["x"], 1
+    sol.info.update(info)
+    return sol, x, 1
+
+
+def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution | None:
+    """The schedule the flows LP's own point describes (:func:`dispatch.flowlp.solve_flows`):
+    its flows, each thermal unit at its envelope's floor plus its pieces, renewables less
+    their curtailment, exports, shedding and DC links as the master left them. None where it
+    is not a schedule the invariants accept as it is: dumping, a stored unit charging and
+    discharging at once, a line-hour outside the master's rows over its rating, a ramp the
+    LP does not see (between hours), or any other violation the checker finds."""
+    sys = w.sys
+    n = w.n
+    ph, po, ps, v = lp["pieces"]
+    if not lp["pivots_ok"] or lp["overloaded"]:
+        return None
+    kind, idx = po // K.OWN, po % K.OWN
+    if float(v[kind == 5].sum()) > 1e-6:
+        return None
+    p = np.where(on, lp["elo"], 0.0)
+    m = kind == 0
+    np.add.at(p, (ph[m], idx[m]), v[m])
+    re_p = np.maximum(w.re_avail, 0.0).copy()
+    m = kind == 1
+    np.add.at(re_p, (ph[m], idx[m]), -v[m])
+    ex = w.ex_min.copy()
+    m = kind == 2
+    np.add.at(ex, (ph[m], idx[m]), v[m])
+    shed = np.zeros((n, sys.n_bus))
+    m = kind == 3
+    np.add.at(shed, (ph[m], idx[m]), v[m])
+    dc_p = np.zeros((n, sys.n_dc))
+    m = kind == 6
+    np.add.at(dc_p, (ph[m], idx[m]), ps[m] * v[m])
+    st = w.state
+    q, s, ch, dis, _slack = K.flex_unpack(lp["x"], w.energy, w.hour, w.role, w.unit, n, sys.n_hy, sys.n_st,
+                                          sys.st_loss)
+    both = np.minimum(ch, dis) > 1e-9
+    ch1, dis1, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
+    if np.any(both):
+        # the LP burns surplus by charging and discharging a store at once (free where the
+        # bus's price is zero); netting them keeps the store's energy path and injects the
+        # losses: curtail that much at the bus instead, else spill hydro there
+        extra = ((dis1 - ch1) - (dis - ch)) @ np.eye(sys.n_bus)[sys.st_bus]
+        if not _absorb_at_bus(w, extra, re_p, q, s, ex):
+            return None
+    ch, dis = ch1, dis1
+    hv = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
+    zero = np.zeros((n, sys.n_dr))
+    inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, zero, dc_p)
+    th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
+    sol = WindowSolution(
+        t0=w.t0, th_p=p, th_on=on, th_su=th_su, re_p=re_p, hy_q=q, hy_s=s, hy_v=hv, st_ch=ch, st_dis=dis, st_e=e,
+        dr_p=zero, dr_rebound=zero.copy(), ex_p=ex, shed=shed, res_short=np.zeros(n), line_flow=inj @ sys.ptdf.T,
+        price=lp["price"], objective=np.nan, lower_bound=np.nan,
+        info={"surplus_mw": 0.0, "overload_mw": 0.0, "pi": lp["pi"]}, dc_p=dc_p)
+    sol.res_short = np.maximum(w.reserve - reserve_headroom(sys, st, sol), 0.0)
+    sol.objective = _objective(w, sol, targets, NativeOptions())
+    if check_solution(sys, st, sol, targets):
+        return None
+    return sol
+
+
+def _absorb_at_bus(w: _Win, extra: np.ndarray, re_p: np.ndarray, q: np.ndarray, s: np.ndarray,
+                   ex: np.ndarray) -> bool:
+    """Take ``extra`` (n, B) MW out of the buses' injections in place: exports raised there
+    first (up to their limits), then renewables curtailed, then hydro release turned into
+    spill (same water path, volumes unchanged, release kept at its minimum). False where a
+    bus has not enough of these."""
+    sys = w.sys
+    for t, b in zip(*np.nonzero(extra > 1e-9)):
+        left = float(extra[t, b])
+        for k in np.nonzero(sys.ex_bus == b)[0]:
+            dx = min(left, max(float(w.ex_max[t, k] - ex[t, k]), 0.0))
+            ex[t, k] += dx
+            left -= dx
+        for r in np.nonzero(sys.re_bus == b)[0]:
+            dx = min(left, float(re_p[t, r]))
+            re_p[t, r] -= dx
+            left -= dx
+        for h in np.nonzero(sys.hy_bus == b)[0]:
+            if left <= 1e-9 or sys.hy_k[h] <= 0:
+                continue
+            dq = min(left / sys.hy_k[h], max(float(q[t, h]) - float(w.hy_qlo[h]), 0.0))
+            q[t, h] -= dq
+            s[t, h] += dq
+            left -= dq * sys.hy_k[h]
+        if left > 1e-6:
+            return False
+    return True
+
+
 def _storage_arcs(w: _Win) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Arc indices of each store's charge, discharge and energy-carry arcs (NS, n) and
     terminal arcs (NS,) in the flexible network (carry arc ``t`` joins hours t and t+1;
@@ -1724,6 +1835,9 @@ def _replan(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOpt
     """One start's network re-plan: the trust region, then Frank-Wolfe (each where on).
     Returns the schedule, its flows and the schedules evaluated."""
     ev = 0
+    if opt.net_lp_iters > 0 and w.L:
+        sol, x, e0 = _net_exact(w, sol, x, targets, opt)
+        ev += e0
     if opt.net_tr_iters > 0:
         sol, x, e1 = _net_trust(w, sol, x, targets, opt)
         ev += e1
