@@ -340,15 +340,18 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
     bland = False
     since = 0
     fresh = False  # y and yag hold for this basis (a bound flip changes neither)
+    y_ok = False  # y holds (updated through a pivot, recomputed after a refactorisation)
     for it in range(max_iter):
         if not fresh:
-            for k in range(m):
-                y[k] = 0.0
-            for i in range(m):
-                cb = c[basis[i]]
-                if cb != 0.0:
-                    for k in range(m):
-                        y[k] += cb * Binv[i, k]
+            if not y_ok:
+                for k in range(m):
+                    y[k] = 0.0
+                for i in range(m):
+                    cb = c[basis[i]]
+                    if cb != 0.0:
+                        for k in range(m):
+                            y[k] += cb * Binv[i, k]
+                y_ok = True
             for g in range(NG):
                 v = 0.0
                 if g >= NGs:
@@ -434,6 +437,7 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
             continue
         b = basis[r]
         x[b] = lo[b] if dirn * w[r] > 0.0 else hi[b]
+        din = c[jin] - sg[jin] * yag[grp[jin]]  # the entering column's reduced cost
         piv = w[r]
         for k in range(m):
             Binv[r, k] /= piv
@@ -446,10 +450,13 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
         isbasic[jin] = True
         basis[r] = jin
         fresh = False
+        for k in range(m):  # y = c_B B^-1 of the new basis: the old one plus d_in times row r
+            y[k] += din * Binv[r, k]
         since += 1
         if since >= 200:
             since = 0
             _refactor(gptr, grow, gval, NGs, lamcol, grp, sg, basis, Binv, x, rhs, N)
+            y_ok = False
     return -1
 
 

@@ -204,6 +204,15 @@ class NativeOptions:
         -> -28.842 bn CNY, 179 -> 207 s (more re-plan steps succeed). Also applied in the
         trust-region steps where load is still shed (``shed_tr_iters``), not in the
         ``net_tr_iters`` re-plan (``--quality``: 9.68e7 -> 1.15e8 when it was, 9.42e7 now).
+    net_lp_iters, net_lp_rounds : the flows LP under the network solved exactly for each
+        re-planned start's commitment before its trust region (:func:`_net_exact`,
+        :mod:`dispatch.flowlp`): Dantzig-Wolfe with at most ``net_lp_iters`` pricings (exact
+        min-cost flows at the master's nodal prices) and ``net_lp_rounds`` rounds of
+        line-hour rows; the LP's own point is the schedule where the invariants accept it,
+        else its flows are scheduled as usual. 0 (the default) turns it off;
+        :data:`QUALITY_NATIVE` 300. 12 sichuan-2030 milp windows, native - milp (session 14):
+        9.16e7 -> 3.32e7 CNY with 100 (7.0 -> 55.8 s), 2.21e7 with 300 (134 s); within
+        0.5 % on 5 of 12 (was 1).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
         (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact
         min-cost flow at the nodal prices within a box of ``net_tr_delta`` x each arc's
@@ -407,15 +416,13 @@ class NativeOptions:
         return cls(**kw)
 
 
-#: The quality setting (``dispatch run --quality``): the trust-region network re-plan
-#: before the Frank-Wolfe one, on the two cheapest commitments, up to 200 steps and stopped
-#: only after 8 misses in a row or below a 1e-4 box. Session 12 (benches/RESULTS.md), against
-#: the same re-plan with 40 steps and the default patience (3 misses, 1e-3 box): 12
-#: sichuan-2030 milp windows native - milp 8.46e7 -> 6.48e7 CNY (default 1.18e8) in 15.0 s
-#: (the boxes' flows warm-started since then); every 5th window of a recorded year -0.44 %
-#: (sum of objectives) for 1.8x the windows' time.
-QUALITY_NATIVE: dict[str, Any] = {"net_tr_iters": 200, "net_tr_patience": 8, "net_tr_min": 1e-4,
-                                   "replan_starts": 2}
+#: The quality setting (``dispatch run --quality``): the flows LP under the network solved
+#: exactly (:mod:`dispatch.flowlp`, up to 300 pricings) for the two cheapest commitments
+#: before their trust-region and Frank-Wolfe re-plans. Session 14 (benches/RESULTS.md): 12
+#: sichuan-2030 milp windows native - milp 2.21e7 CNY in 134 s, 5 of 12 within 0.5 % (the
+#: default 9.16e7 in 7.0 s, 1 of 12); the 200-step trust region of sessions 12-13 on top of it:
+#: 2.78e7 in 141 s (dry July took another path), so no longer in this setting (alone: 6.48e7).
+QUALITY_NATIVE: dict[str, Any] = {"net_lp_iters": 300, "replan_starts": 2}
 
 #: path relinking starts another round only where the last one lowered the best schedule's
 #: cost by at least this share (FERC's 934 units: a first round gains 0.006 %, four more took
