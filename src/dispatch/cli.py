@@ -190,9 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="milp: start each window from the native engine's schedule re-dispatched exactly "
                         "(a better incumbent when a time limit stops the MIP)")
     s.add_argument("--quality", action="store_true",
-                   help="native: the quality setting (200 trust-region re-plan steps on two commitments "
-                        "instead of 20; ~2x the year's time, -30 %% of the gap to milp on the 12 Sichuan "
-                        "reference windows, a 1.2 %% cheaper year)")
+                   help="native: the quality setting (each window's hydro/storage flows under the "
+                        "network solved exactly as an LP, dispatch.flowlp; ~20x the default's time, "
+                        "-76 %% of the gap to milp on the 12 Sichuan reference windows)")
     s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="native: one NativeOptions field, e.g. --set net_tr_iters=40 (repeatable; over --quality)")
     s.set_defaults(func=_cmd_run)

@@ -208,7 +208,8 @@ class NativeOptions:
         re-planned start's commitment before its trust region (:func:`_net_exact`,
         :mod:`dispatch.flowlp`): Dantzig-Wolfe with at most ``net_lp_iters`` pricings (exact
         min-cost flows at the master's nodal prices) and ``net_lp_rounds`` rounds of
-        line-hour rows; the LP's own point is the schedule where the invariants accept it,
+        line-hour rows, stopping where the master's value is within ``net_lp_tol`` (relative)
+        of the Lagrangian bound; the LP's own point is the schedule where the invariants accept it,
         else its flows are scheduled as usual. 0 (the default) turns it off;
         :data:`QUALITY_NATIVE` 300. 12 sichuan-2030 milp windows, native - milp (session 14):
         9.16e7 -> 3.32e7 CNY with 100 (7.0 -> 55.8 s), 2.21e7 with 300 (134 s); within
@@ -369,6 +370,7 @@ class NativeOptions:
     net_fw_patience: int = 3
     net_lp_iters: int = 0
     net_lp_rounds: int = 8
+    net_lp_tol: float = 1e-5
     net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
@@ -1161,7 +1163,7 @@ def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
     (:func:`_schedule`); kept where the schedule is better. Returns the schedule, its flows
     and the schedules evaluated (one)."""
     r = FL.solve_flows(w, sol.th_on, x, sol.line_flow, sol.info["pi"], opt.net_lp_iters, DUMP_COST,
-                       rounds=opt.net_lp_rounds)
+                       rounds=opt.net_lp_rounds, tol=opt.net_lp_tol)
     cand = _schedule(w, sol.th_on, r["x"], targets, opt)
     direct = _schedule_lp(w, sol.th_on, r, targets)
     if direct is not None and _better(direct, cand):
