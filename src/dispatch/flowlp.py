@@ -56,11 +56,7 @@ def master_pieces(n, on, elo, ehi, pmin, cost_pmin, seg_mw, seg_cost, th_bus, re
     ps = np.empty(cap)
     pc = np.empty(cap)
     pw = np.empty(cap)
-    cbus = np.empty(per, np.int64)
-    cbus2 = np.full(per, -1, np.int64)
-    csign = np.empty(per)
-    ccost = np.empty(per)
-    cw = np.empty(per)
+    cbus, cbus2, csign, ccost, cw = K.piece_buffers(per)
     cown = np.empty(per, np.int64)
     po = np.empty(cap, np.int64)
     fspill = np.zeros((n, B))
@@ -97,21 +93,26 @@ def flow_column(U, ptdf, row_line, row_hour, n):
     their line flow in each line-hour row, one in the convexity row."""
     R = row_line.shape[0]
     a = np.zeros(n + R + 1)
-    B = U.shape[1]
-    for t in range(n):
-        s = 0.0
-        for b in range(B):
-            s += U[t, b]
-        a[t] = s
-    for r in range(R):
-        l = row_line[r]
-        t = row_hour[r]
-        f = 0.0
-        for b in range(B):
-            f += ptdf[l, b] * U[t, b]
-        a[n + r] = f
+    a[:n] = _hour_sums_and_flows(U, ptdf, row_line, row_hour, a[n:n + R])
     a[n + R] = 1.0
     return a
+
+
+@njit
+def _hour_sums_and_flows(M, ptdf, row_line, row_hour, flows):
+    """Each hour's sum of the injections ``M`` (n, B), returned, and their flow over each
+    row's line in its hour, written into ``flows`` (R,)."""
+    n, B = M.shape
+    sums = np.zeros(n)
+    for t in range(n):
+        for b in range(B):
+            sums[t] += M[t, b]
+    for r in range(row_line.shape[0]):
+        f = 0.0
+        for b in range(B):
+            f += ptdf[row_line[r], b] * M[row_hour[r], b]
+        flows[r] = f
+    return sums
 
 
 @njit
@@ -191,18 +192,12 @@ def master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row
         q += 1
         gptr[g_slack + r + 1] = q
     rhs = np.empty(m)
+    f = np.empty(R)
+    sums = _hour_sums_and_flows(fixed, ptdf, row_line, row_hour, f)
     for t in range(n):
-        v = 0.0
-        for b in range(B):
-            v -= fixed[t, b]
-        rhs[t] = v
+        rhs[t] = -sums[t]
     for r in range(R):
-        l = row_line[r]
-        t = row_hour[r]
-        f = 0.0
-        for b in range(B):
-            f += ptdf[l, b] * fixed[t, b]
-        rhs[n + r] = fmax[l] - f
+        rhs[n + r] = fmax[row_line[r]] - f[r]
     rhs[m - 1] = 1.0
     N = P + R + m + k0 + cap
     grp = np.empty(N, np.int64)
@@ -340,18 +335,9 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
     bland = False
     since = 0
     fresh = False  # y and yag hold for this basis (a bound flip changes neither)
-    y_ok = False  # y holds (updated through a pivot, recomputed after a refactorisation)
     for it in range(max_iter):
         if not fresh:
-            if not y_ok:
-                for k in range(m):
-                    y[k] = 0.0
-                for i in range(m):
-                    cb = c[basis[i]]
-                    if cb != 0.0:
-                        for k in range(m):
-                            y[k] += cb * Binv[i, k]
-                y_ok = True
+            y = K._group_prices(Binv, c, basis)  # y = c_B B^-1, anew after each pivot (updates drift)
             for g in range(NG):
                 v = 0.0
                 if g >= NGs:
@@ -368,14 +354,8 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
         for j in range(N):
             if isbasic[j]:
                 continue
-            dj = c[j] - sg[j] * yag[grp[j]]
-            if dj < -dtol and x[j] < hi[j] - 1e-12:
-                sc = -dj
-                dd = 1
-            elif dj > dtol and x[j] > lo[j] + 1e-12:
-                sc = dj
-                dd = -1
-            else:
+            sc, dd = K.eligible(c[j] - sg[j] * yag[grp[j]], x[j], lo[j], hi[j], dtol)
+            if dd == 0:
                 continue
             if bland:
                 jin = j
@@ -394,28 +374,11 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
                 if col[k] != 0.0:
                     v += Binv[i, k] * col[k]
             w[i] = v
-        theta = hi[jin] - lo[jin]
-        r = -1
-        rb = 1 << 62
         wmax = 0.0
         for i in range(m):
             wmax = max(wmax, abs(w[i]))
-        tol_i = ptol * max(wmax, 1.0)  # relative: flow columns are ~1e4 times a piece's
-        for i in range(m):
-            a = dirn * w[i]
-            b = basis[i]
-            if a > tol_i:
-                lim = (x[b] - lo[b]) / a
-            elif a < -tol_i:
-                lim = (hi[b] - x[b]) / (-a)
-            else:
-                continue
-            if lim < 0.0:
-                lim = 0.0
-            if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
-                theta = lim
-                r = i
-                rb = b
+        # a relative pivot tolerance: flow columns are ~1e4 times a piece's
+        theta, r = K.ratio_test(w, dirn, x, lo, hi, basis, hi[jin] - lo[jin], bland, ptol * max(wmax, 1.0))
         if theta > 1e200:
             return -1
         if theta <= 1e-12:
@@ -428,35 +391,18 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
         else:
             degen = 0
             bland = False
-        x[jin] += dirn * theta
-        for i in range(m):
-            if w[i] != 0.0:
-                x[basis[i]] -= dirn * w[i] * theta
-        if r < 0:
-            x[jin] = hi[jin] if dirn > 0 else lo[jin]
-            continue
+        if K.take_step(x, basis, w, dirn, theta, jin, r, lo, hi):
+            continue  # a bound flip
         b = basis[r]
-        x[b] = lo[b] if dirn * w[r] > 0.0 else hi[b]
-        din = c[jin] - sg[jin] * yag[grp[jin]]  # the entering column's reduced cost
-        piv = w[r]
-        for k in range(m):
-            Binv[r, k] /= piv
-        for i in range(m):
-            if i != r and w[i] != 0.0:
-                f = w[i]
-                for k in range(m):
-                    Binv[i, k] -= f * Binv[r, k]
+        K.pivot_rows(Binv, r, w)
         isbasic[b] = False
         isbasic[jin] = True
         basis[r] = jin
         fresh = False
-        for k in range(m):  # y = c_B B^-1 of the new basis: the old one plus d_in times row r
-            y[k] += din * Binv[r, k]
         since += 1
         if since >= 200:
             since = 0
             _refactor(gptr, grow, gval, NGs, lamcol, grp, sg, basis, Binv, x, rhs, N)
-            y_ok = False
     return -1
 
 
@@ -476,15 +422,8 @@ def row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x, rhs, a0, m, N):
 
 @njit
 def rs_duals(c, basis, Binv):
-    """``y = c_B B^-1``: the row duals."""
-    m = Binv.shape[0]
-    y = np.zeros(m)
-    for i in range(m):
-        cb = c[basis[i]]
-        if cb != 0.0:
-            for k in range(m):
-                y[k] += cb * Binv[i, k]
-    return y
+    """``y = c_B B^-1``: the row duals (the basic costs through the inverse's columns)."""
+    return K._group_prices(Binv, c, basis)
 
 
 @njit

@@ -1322,6 +1322,85 @@ def mcf_scatter(arc_ptr, arc_idx, lflow, m):
 # exact per-hour network repair: a dense bounded-variable LP (own primal simplex)
 # ----------------------------------------------------------------------------------------
 @njit
+def piece_buffers(nc):
+    """Empty buffers for ``nc`` pieces of an hour's dispatch LP: bus, second bus (-1: none),
+    sign of the injection, cost per MW, width (see :func:`hour_pieces`)."""
+    return np.empty(nc, np.int64), np.full(nc, -1, np.int64), np.empty(nc), np.empty(nc), np.empty(nc)
+
+
+@njit
+def take_step(x, basis, col, dirn, theta, jin, r, lo, hi):
+    """Move the entering variable ``jin`` by ``theta`` in direction ``dirn`` and the basic
+    ones along ``col``; with no leaving row (``r < 0``) the entering one lands on its other
+    bound (a bound flip: returns True), else the leaving basic one is put on the bound it
+    hit."""
+    x[jin] += dirn * theta
+    for i in range(col.shape[0]):
+        if col[i] != 0.0:
+            x[basis[i]] -= dirn * col[i] * theta
+    if r < 0:
+        x[jin] = hi[jin] if dirn > 0 else lo[jin]
+        return True
+    b = basis[r]
+    x[b] = lo[b] if dirn * col[r] > 0.0 else hi[b]
+    return False
+
+
+@njit
+def pivot_rows(M, r, col):
+    """Gauss-Jordan pivot of ``M`` (a tableau, or a basis inverse) on row ``r`` with the
+    entering column ``col``: row ``r`` divided by ``col[r]``, every other row cleared."""
+    piv = col[r]
+    NG = M.shape[1]
+    for k in range(NG):
+        M[r, k] /= piv
+    for i in range(M.shape[0]):
+        if i == r:
+            continue
+        f = col[i]
+        if f != 0.0:
+            for k in range(NG):
+                M[i, k] -= f * M[r, k]
+
+
+@njit
+def eligible(dj, xj, loj, hij, dtol):
+    """Dantzig pricing of one non-basic bounded variable with reduced cost ``dj``: (score,
+    direction), direction +1 to increase it, -1 to decrease it, 0 where it cannot improve."""
+    if dj < -dtol and xj < hij - 1e-12:
+        return -dj, 1
+    if dj > dtol and xj > loj + 1e-12:
+        return dj, -1
+    return 0.0, 0
+
+
+@njit
+def ratio_test(col, dirn, x, lo, hi, basis, theta, bland, ptol):
+    """The bounded primal ratio test: how far the entering column ``col`` (``B^-1 a``) may
+    move in direction ``dirn`` before a basic variable hits a bound, starting from its own
+    range ``theta`` (a bound flip); entries within ``ptol`` of zero are passed over; ties go
+    to the lowest basic index under Bland's rule. Returns (step, the leaving row or -1)."""
+    r = -1
+    rb = 1 << 62
+    for i in range(col.shape[0]):
+        a = dirn * col[i]
+        b = basis[i]
+        if a > ptol:
+            lim = (x[b] - lo[b]) / a
+        elif a < -ptol:
+            lim = (hi[b] - x[b]) / (-a)
+        else:
+            continue
+        if lim < 0.0:
+            lim = 0.0
+        if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
+            theta = lim
+            r = i
+            rb = b
+    return theta, r
+
+
+@njit
 def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
     """Primal simplex on a dense tableau with bounded variables whose columns come in
     parallel groups, in place.
@@ -1372,14 +1451,8 @@ def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
             for j in range(N):
                 if isbasic[j]:
                     continue
-                dj = d0[j] - sg[j] * z[grp[j]]
-                if dj < -dtol and x[j] < hi[j] - 1e-12:
-                    sc = -dj
-                    dd = 1
-                elif dj > dtol and x[j] > lo[j] + 1e-12:
-                    sc = dj
-                    dd = -1
-                else:
+                sc, dd = eligible(d0[j] - sg[j] * z[grp[j]], x[j], lo[j], hi[j], dtol)
+                if dd == 0:
                     continue
                 if bland:
                     jin = j
@@ -1403,24 +1476,7 @@ def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
         sin = sg[jin]
         for i in range(m):
             col[i] = sin * T[i, gin]
-        theta = hi[jin] - lo[jin]
-        r = -1
-        rb = 1 << 62
-        for i in range(m):
-            a = dirn * col[i]
-            b = basis[i]
-            if a > ptol:
-                lim = (x[b] - lo[b]) / a
-            elif a < -ptol:
-                lim = (hi[b] - x[b]) / (-a)
-            else:
-                continue
-            if lim < 0.0:
-                lim = 0.0
-            if lim < theta - 1e-12 or (bland and lim <= theta + 1e-12 and r >= 0 and b < rb):
-                theta = lim
-                r = i
-                rb = b
+        theta, r = ratio_test(col, dirn, x, lo, hi, basis, hi[jin] - lo[jin], bland, ptol)
         if theta > 1e200:
             return -1
         if theta <= 1e-12:
@@ -1429,27 +1485,11 @@ def lp_grouped_simplex(T, grp, sg, x, lo, hi, d0, z, basis, isbasic, max_iter):
                 bland = True
         else:
             degen = 0
-        x[jin] += dirn * theta
-        for i in range(m):
-            if col[i] != 0.0:
-                x[basis[i]] -= dirn * col[i] * theta
-        if r < 0:
-            x[jin] = hi[jin] if dirn > 0 else lo[jin]
-            continue
+        if take_step(x, basis, col, dirn, theta, jin, r, lo, hi):
+            continue  # a bound flip
         b = basis[r]
-        a = dirn * col[r]
-        x[b] = lo[b] if a > 0.0 else hi[b]
         din = d0[jin] - sin * z[gin]
-        piv = col[r]
-        for k in range(NG):
-            T[r, k] /= piv
-        for i in range(m):
-            if i == r:
-                continue
-            f = col[i]
-            if f != 0.0:
-                for k in range(NG):
-                    T[i, k] -= f * T[r, k]
+        pivot_rows(T, r, col)
         if din != 0.0:
             for k in range(NG):
                 z[k] += din * T[r, k]
@@ -1805,11 +1845,7 @@ def net_repair(ptdf, line_max, margin, on, elo, ehi, p0, init_on, ru, rd, pmin, 
     K = seg_mw.shape[1]
     NK = dc_p.shape[1]
     NC = G * 2 * K + 2 * R + 2 * E + 2 * B + 4 * H + 4 * NS + 2 * NK
-    cbus = np.empty(NC, np.int64)
-    cbus2 = np.full(NC, -1, np.int64)
-    csign = np.empty(NC)
-    ccost = np.empty(NC)
-    cw = np.empty(NC)
+    cbus, cbus2, csign, ccost, cw = piece_buffers(NC)
     ckind = np.empty(NC, np.int64)
     cidx = np.empty(NC, np.int64)
     flo = np.empty(L)
@@ -2181,11 +2217,7 @@ def recourse_hours(ptdf, line_max, margin, finj, fspill, spill_cost, load, on, e
     L = ptdf.shape[0]
     NK = dc_pmax.shape[0]
     NC = G * K + R + E + 3 * B + 2 * NK
-    cbus = np.empty(NC, np.int64)
-    cbus2 = np.full(NC, -1, np.int64)
-    csign = np.empty(NC)
-    ccost = np.empty(NC)
-    cw = np.empty(NC)
+    cbus, cbus2, csign, ccost, cw = piece_buffers(NC)
     cown = np.empty(NC, np.int64)
     flo = np.empty(L)
     fhi = np.empty(L)
