@@ -612,12 +612,14 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
             n_used, ng_used = n_used + 1, ng_used + 1
             it = rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs,
                             n_used, ng_used, max_iter)
-            ok = ok and it >= 0
+            if it < 0:  # the simplex hit its limit: stop here (the point goes to the usual dispatch)
+                ok = False
+                break
             if (rnd < rounds - 1 and priced % check_every == 0
                     and point(x, n_used, a0, m, row_hour, row_line)[2].any()):
                 break  # a line-hour outside the rows is overloaded: add it now, while the master is small
         lam, value, over, flow = point(x, n_used, a0, m, row_hour, row_line)
-        if not over.any() or rnd == rounds - 1:
+        if not over.any() or rnd == rounds - 1 or not ok:
             break
         prev = (x[:n_used].copy(), basis.copy(), hi[:n_used].copy(), a0, m, R)
         # the overloaded line-hours and those near their rating at this point

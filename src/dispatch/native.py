@@ -68,7 +68,10 @@ No external solver is called. A window is solved in two phases.
      generation, ``repair_rounds``). Volumes and storage energy are recomputed afterwards.
      Among the candidate schedules the line-feasible one with the lowest cost is kept;
    * network-aware re-plan of the hydro/storage flows (systems with lines), on the best
-     schedule and, with ``replan_starts`` > 1, the cheapest other commitments: first
+     schedule and, with ``replan_starts`` > 1, the cheapest other commitments: with
+     ``net_lp_iters`` (``--quality``) first the flows LP under the network solved exactly
+     for that commitment (:func:`_net_exact`, :mod:`dispatch.flowlp`: Dantzig-Wolfe, the
+     warm network simplex pricing, our own revised simplex master), then
      sequential linear programming in a trust region (:func:`_net_trust`: the exact
      min-cost flow at the repair's nodal prices within a box around the current flows,
      kept where the repaired schedule is cheaper), then Frank-Wolfe on the cost of the
