@@ -26,7 +26,8 @@ def _random_master(seed: int):
     for t in range(n):
         for b in range(B):
             for _ in range(rng.integers(0, 3)):
-                ph.append(t), pb.append(b), ps.append(1.0), pc.append(rng.uniform(10, 100)), pw.append(rng.uniform(5, 50))
+                ph.append(t), pb.append(b), ps.append(1.0)
+                pc.append(rng.uniform(10, 100)), pw.append(rng.uniform(5, 50))
             ph += [t, t]; pb += [b, b]; ps += [1.0, -1.0]; pc += [1e4, 1e5]; pw += [1e3, 1e3]  # noqa: E702
     ph, pb = np.array(ph, np.int64), np.array(pb, np.int64)
     pb2 = np.full(ph.shape[0], -1, np.int64)
@@ -75,8 +76,8 @@ def test_master_simplex_matches_highs(seed):
     args = _random_master(seed)
     n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row_hour, cols, col_cost = args
     k = cols.shape[0]
-    (gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs, a0,
-     _pairs) = FL.master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row_hour,
+    (gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs,
+     a0) = FL.master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row_hour,
                                cols[:k - 1], col_cost[:k - 1], 1)
     m = Binv.shape[0]
     n_used, ng_used = a0 + m + k - 1, NGs + k - 1

@@ -141,7 +141,6 @@ def master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row
                 last_key = key
                 ng += 1
             pg[j] = ng - 1
-    n_pair = ng - n * B
     g_slack = ng
     g_art = g_slack + R
     NGs = g_art + m
@@ -243,7 +242,7 @@ def master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row
         cost[j] = col_cost[k]
         for i in range(m):
             lamcol[k, i] = cols[k, i]
-    return gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs, a0, n_pair
+    return gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs, a0
 
 
 @njit
@@ -321,9 +320,10 @@ def _refactor(gptr, grow, gval, NGs, lamcol, grp, sg, basis, Binv, x, rhs, N):
 def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isbasic, Binv, rhs, N, NG, max_iter):
     """Bounded primal simplex, revised, with the basis inverse kept explicitly (the master
     has a few hundred rows and tens of thousands of sparse columns): Dantzig pricing over
-    the first ``N`` variables (Bland's rule for a while after a run of degenerate pivots), bound flips without a basis change, a refactorisation every 200
-    pivots. Returns the iterations, or -1 at ``max_iter``; ``y`` the duals are left to the
-    caller (:func:`rs_duals`)."""
+    the first ``N`` variables (Bland's rule for a while after a run of degenerate pivots),
+    bound flips without a basis change, a refactorisation every 200 pivots. Returns the
+    iterations, or -1 at ``max_iter``; the duals are the caller's to read
+    (:func:`rs_duals`)."""
     m = Binv.shape[0]
     y = np.empty(m)
     yag = np.empty(NG)
@@ -568,8 +568,8 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
         m = n + R + 1
         cols = np.array([flow_column(U, ptdf, row_line, row_hour, n) for U in Us])
         cap = max(iters - priced, 0)
-        (gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs, a0,
-         _pairs) = master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row_hour, cols,
+        (gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, cost, x, basis, isbasic, Binv, rhs,
+         a0) = master_build(n, B, ph, pb, pb2, ps, pc, pw, fixed, ptdf, fmax, row_line, row_hour, cols,
                                 np.asarray(cbs), cap)
         k0 = len(V)
         n_used, ng_used = a0 + m + k0, NGs + k0
