@@ -98,11 +98,13 @@ def test_rts_year_native(benchmark, jit_warm):
 
 
 @pytest.mark.year
-def test_sichuan_windows_vs_milp(benchmark, jit_warm):
+@pytest.mark.parametrize("quality", [False, True], ids=["default", "quality"])
+def test_sichuan_windows_vs_milp(benchmark, jit_warm, quality):
     """Native on the milp reference windows of ``benches/milp_windows.json`` (48 h, full
     network, seasons x hydrologies; written by ``scripts/milp_windows.py``): same state
-    (checked by hash), same targets. Asserts feasibility and bound consistency; records
-    the gap to the milp objective (target 0.5 %) and the speed-up."""
+    (checked by hash), same targets, with the default options or ``--quality``'s (the
+    exact flows LP). Asserts feasibility and bound consistency; records the gap to the milp
+    objective (target 0.5 %), how many windows are within it, and the speed-up."""
     import json
     import sys as _sys
     from pathlib import Path
@@ -115,11 +117,12 @@ def test_sichuan_windows_vs_milp(benchmark, jit_warm):
     if not ref:
         pytest.skip("no milp reference windows yet (run scripts/milp_windows.py)")
     rows = []
+    opts = native.QUALITY_NATIVE if quality else {}
     for r in ref:
         sys, st, tg = mw.window_inputs(r["hydrology"], r["t0"], r["n"])
         assert mw.state_sha(st) == r["state_sha"], "the window's state differs from the reference run"
         tic = time.perf_counter()
-        sol = native.solve_window(sys, r["t0"], r["n"], st, tg)
+        sol = native.solve_window(sys, r["t0"], r["n"], st, tg, native.NativeOptions(**opts))
         tn = time.perf_counter() - tic
         invariants.assert_feasible(sys, st, sol, tg)
         assert sol.objective >= r["lower_bound"] - 1e-6 * abs(r["lower_bound"])  # no schedule beats a proven bound
@@ -129,6 +132,9 @@ def test_sichuan_windows_vs_milp(benchmark, jit_warm):
                      "gap_pct_of_abs_milp": 100 * (sol.objective - r["objective"]) / abs(r["objective"]),
                      "native_s": tn, "milp_s": r["wall_s"], "speedup": r["wall_s"] / tn})
     benchmark.extra_info["windows"] = rows
+    benchmark.extra_info.update(diff_sum=sum(r["diff"] for r in rows),
+                                within_half_pct=sum(r["gap_pct_of_abs_milp"] <= 0.5 for r in rows),
+                                native_s=sum(r["native_s"] for r in rows))
     benchmark(lambda: None)
 
 
