@@ -1218,7 +1218,7 @@ def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution |
     if np.any(both):
         # the LP burns surplus by charging and discharging a store at once (free where the
         # bus's price is zero); netting them keeps the store's energy path and injects the
-        # losses: curtail that much at the bus instead, else spill hydro there
+        # losses: take that much out at the bus instead (exports, curtailment, hydro spill)
         extra = ((dis1 - ch1) - (dis - ch)) @ np.eye(sys.n_bus)[sys.st_bus]
         if not _absorb_at_bus(w, extra, re_p, q, s, ex):
             return None
