@@ -23,11 +23,13 @@ whole LP, and every pricing gives the Lagrangian bound ``master + reduced cost``
 enter as rows where the master's point would overload them (a few rounds; the master is
 then rebuilt with every column kept).
 
-The master is a dense tableau (:func:`dispatch.kernels.lp_grouped_simplex`) whose pieces
-come in groups -- every piece at a bus in an hour is the same column up to its sign -- so
-a pivot touches one column per bus-hour. A new flow's column is ``B^-1 a`` read off the
-artificials' columns, and the simplex goes on from the last basis: a few pivots per
-column instead of a new solve.
+The master is solved by a bounded revised simplex with the basis inverse kept explicitly
+(:func:`rs_simplex`: a few hundred rows, tens of thousands of sparse columns) whose pieces
+come in groups -- every piece at a bus in an hour is the same sparse column up to its sign.
+A new flow's column enters and the simplex goes on from the last basis; a round with more
+line rows starts from the last round's basis too (:func:`_warm`). The ratio test, the
+step and the pivot are the repair LP's (:func:`dispatch.kernels.ratio_test`,
+:func:`~dispatch.kernels.take_step`, :func:`~dispatch.kernels.pivot_rows`).
 
 Kernels take arrays only; the driver is :func:`solve_flows`.
 """
@@ -76,7 +78,7 @@ def master_pieces(n, on, elo, ehi, pmin, cost_pmin, seg_mw, seg_cost, th_bus, re
         for j in range(nc):
             ph[m] = t
             pb[m] = cbus[j]
-            pb2[m] = cbus2[j] if j >= n1 else -1
+            pb2[m] = cbus2[j]  # -1 but on the DC pieces (reset below for the next hour)
             ps[m] = csign[j]
             pc[m] = ccost[j]
             pw[m] = cw[j]
@@ -286,28 +288,15 @@ def _refactor(gptr, grow, gval, NGs, lamcol, grp, sg, basis, Binv, x, rhs, N):
                 tmp = M[c, k]
                 M[c, k] = M[p, k]
                 M[p, k] = tmp
-        piv = M[c, c]
-        for k in range(2 * m):
-            M[c, k] /= piv
-        for r in range(m):
-            if r != c and M[r, c] != 0.0:
-                f = M[r, c]
-                for k in range(2 * m):
-                    M[r, k] -= f * M[c, k]
+        K.pivot_rows(M, c, M[:, c].copy())
     for i in range(m):
         for k in range(m):
             Binv[i, k] = M[i, m + k]
     # basic values: B^-1 (rhs - sum of the non-basic columns at their values)
-    r0 = rhs.copy()
     isb = np.zeros(N, np.bool_)
     for i in range(m):
         isb[basis[i]] = True
-    for j in range(N):
-        if isb[j] or x[j] == 0.0:
-            continue
-        _col(gptr, grow, gval, NGs, lamcol, grp[j], sg[j], col)
-        for r in range(m):
-            r0[r] -= col[r] * x[j]
+    r0 = row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x, rhs, isb, N)
     for i in range(m):
         v = 0.0
         for k in range(m):
@@ -407,12 +396,13 @@ def rs_simplex(gptr, grow, gval, NGs, lamcol, grp, sg, lo, hi, c, x, basis, isba
 
 
 @njit
-def row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x, rhs, a0, m, N):
-    """``rhs - A x`` over every variable but the artificials (``a0 .. a0+m``)."""
+def row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x, rhs, skip, N):
+    """``rhs - A x`` over the first ``N`` variables but those ``skip`` marks."""
     res = rhs.copy()
+    m = rhs.shape[0]
     col = np.empty(m)
     for j in range(N):
-        if (a0 <= j < a0 + m) or x[j] == 0.0:
+        if skip[j] or x[j] == 0.0:
             continue
         _col(gptr, grow, gval, NGs, lamcol, grp[j], sg[j], col)
         for i in range(m):
@@ -535,14 +525,18 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     Us: list[np.ndarray] = []
     cbs: list[float] = []
 
-    def store(v: np.ndarray) -> None:
+    def terms(v: np.ndarray) -> tuple[np.ndarray, float]:
+        """A flow's bus injections and its own cost."""
         U = K.flex_bus_injection(v, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, n, B)
+        return U, float(w.base @ v) + w.wconst
+
+    def store(v: np.ndarray, U: np.ndarray, cb: float) -> None:
         V.append(v)
         Us.append(U)
-        cbs.append(float(w.base @ v) + w.wconst)
+        cbs.append(cb)
 
-    store(np.asarray(x0, float))
-    store(w.flex(w.zero_n, pi=np.ascontiguousarray(pi0, dtype=np.float64))[0])
+    for v in (np.asarray(x0, float), w.flex(w.zero_n, pi=np.ascontiguousarray(pi0, dtype=np.float64))[0]):
+        store(v, *terms(v))
     P = ph.shape[0]
 
     def point(x, n_used, a0, m, row_hour, row_line):
@@ -596,16 +590,15 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
                     L_c, y_c = L, y_s.copy()
             if obj - bound <= tol * max(abs(obj), 1.0):
                 break
-            U = K.flex_bus_injection(v, w.energy, w.hour, w.role, w.unit, sys.hy_bus, sys.st_bus, n, B)
+            U, cb = terms(v)
             a = flow_column(U, ptdf, row_line, row_hour, n)
-            cb = float(w.base @ v) + w.wconst
             if cb - float(y @ a) >= -tol * max(abs(obj), 1.0):
                 if misprice:
                     break  # the master's own duals price no better flow: optimal for these rows
                 misprice = True
                 continue
             misprice = False
-            store(v)
+            store(v, U, cb)
             lamcol[ng_used - NGs] = a
             j = n_used
             grp[j], sg[j], lo[j], hi[j], cost[j], x[j], isbasic[j] = ng_used, 1.0, 0.0, 1.0, cb, 0.0, False
@@ -645,7 +638,6 @@ def _warm(prev, a0, m, n, R, gptr, grow, gval, NGs, lamcol, grp, sg, hi, x, basi
     out. Left as built (artificial basis) where that basis comes out singular."""
     x_o, basis_o, hi_o, a0_o, m_o, R_o = prev
     P = a0 - R
-    k = x_o.shape[0] - a0_o - m_o
 
     def new_index(j: int) -> int:
         if j < a0_o:
@@ -665,19 +657,20 @@ def _warm(prev, a0, m, n, R, gptr, grow, gval, NGs, lamcol, grp, sg, hi, x, basi
             hi2[jn] = hi_o[j]
     for r in range(R_o, R):  # the new rows' slacks at the bound nearest the line's flow
         x2[P + r] = 0.0
-    res = row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x2, rhs, a0, m, N)
+    art = np.zeros(N, np.bool_)
+    art[a0:a0 + m] = True
+    res = row_residuals(gptr, grow, gval, NGs, lamcol, grp, sg, x2, rhs, art, N)
+    art_q = gptr[NGs - m:NGs]  # each artificial's one entry
+    signs = gval[art_q].copy()  # as built, for the way back
     for r in range(R_o, R):
         slack = min(max(res[n + r], 0.0), hi[P + r])
         x2[P + r] = slack
         res[n + r] -= slack
-        i = n + r
-        q = gptr[NGs - m + i]
-        gval[q] = 1.0 if res[i] >= 0.0 else -1.0
+        gval[art_q[n + r]] = 1.0 if res[n + r] >= 0.0 else -1.0
     b2 = np.array([new_index(int(j)) for j in basis_o] + [a0 + n + r for r in range(R_o, R)], np.int64)
     Bi = np.zeros_like(Binv)
     if not _refactor(gptr, grow, gval, NGs, lamcol, grp, sg, b2, Bi, x2, rhs, N):
-        for i in range(m):  # back to the artificial basis master_build left
-            gval[gptr[NGs - m + i]] = 1.0 if x[a0 + i] >= 0.0 else -1.0
+        gval[art_q] = signs  # back to the artificial basis master_build left
         return
     x[:] = x2
     hi[:] = hi2

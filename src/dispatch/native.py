@@ -1256,16 +1256,24 @@ def _absorb_at_bus(w: _Win, extra: np.ndarray, re_p: np.ndarray, q: np.ndarray, 
             dx = min(left, float(re_p[t, r]))
             re_p[t, r] -= dx
             left -= dx
-        for h in np.nonzero(sys.hy_bus == b)[0]:
-            if left <= 1e-9 or sys.hy_k[h] <= 0:
-                continue
-            dq = min(left / sys.hy_k[h], max(float(q[t, h]) - float(w.hy_qlo[h]), 0.0))
-            q[t, h] -= dq
-            s[t, h] += dq
-            left -= dq * sys.hy_k[h]
+        left = _release_to_spill(sys, q, s, t, np.nonzero(sys.hy_bus == b)[0], left)
         if left > 1e-6:
             return False
     return True
+
+
+def _release_to_spill(sys: SystemArrays, q: np.ndarray, s: np.ndarray, t: int, plants, left: float) -> float:
+    """Up to ``left`` MW of hour ``t``'s hydro release at ``plants`` turned into spill, in
+    place (same water path, volumes unchanged; release kept at its minimum). Returns the MW
+    left over."""
+    for h in plants:
+        room = (q[t, h] - min(sys.hy_qmin[h], q[t, h])) * sys.hy_k[h]
+        dx = min(room, left)
+        if dx > 0:
+            q[t, h] -= dx / sys.hy_k[h]
+            s[t, h] += dx / sys.hy_k[h]
+            left -= dx
+    return left
 
 
 def _storage_arcs(w: _Win) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1480,15 +1488,7 @@ def _build_solution(w: _Win, on: np.ndarray, x: np.ndarray, price: np.ndarray, e
         # absorb by turning hydro release into spill (volumes unchanged); what is left makes
         # the schedule infeasible (ranked last by _better, units forced off by _surplus_force)
         for t in np.nonzero(surplus > 1e-9)[0]:
-            left = surplus[t]
-            for h in range(H):
-                room = (q[t, h] - min(sys.hy_qmin[h], q[t, h])) * sys.hy_k[h]
-                dx = min(room, left)
-                if dx > 0:
-                    q[t, h] -= dx / sys.hy_k[h]
-                    s[t, h] += dx / sys.hy_k[h]
-                    left -= dx
-            surplus[t] = left
+            surplus[t] = _release_to_spill(sys, q, s, t, range(H), surplus[t])
         if NS and np.any(surplus > 1e-9):
             _absorb_storage(w, surplus, ch, dis, e)
     load_tot = load.sum(axis=1)
