@@ -4,6 +4,7 @@ and the native engine with it on."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -146,3 +147,93 @@ def test_native_with_the_flows_lp_feasible_and_never_dearer():
     assert on.objective == pytest.approx(window_cost(sys, st, on, None), rel=1e-9)
     assert on.objective <= off.objective + 1e-9 * abs(off.objective)
     assert "lp_value" in on.info or on.info.get("replan_evals", 0) > 0
+
+
+def _mixed_flows(w, sol):
+    """Two flows of the congested toy's network, at the schedule's nodal prices and at
+    those prices turned upside down, and their average: one charges a store in hours where
+    the other discharges it, so the average does both at once."""
+    pi = np.ascontiguousarray(sol.info["pi"])
+    a = w.flex(w.zero_n, pi=pi)[0]
+    b = w.flex(w.zero_n, pi=np.ascontiguousarray(pi.max() + pi.min() - pi))[0]
+    return a, b, 0.5 * (a + b)
+
+
+def _store_flows(w, x):
+    s = w.sys
+    return native.K.flex_unpack(x, w.energy, w.hour, w.role, w.unit, w.n, s.n_hy, s.n_st, s.st_loss)[2:4]
+
+
+def test_mode_box_fixes_each_store_hour_and_keeps_the_energy_path(congested):
+    """``mode_box`` on a flow that charges and discharges at once: it counts those
+    store-hours, its netted flow lies in its bounds, does both nowhere and keeps every
+    store's energy path, and every store-hour has one of its two arcs shut."""
+    sys, st, sol, w = congested
+    _a, _b, x = _mixed_flows(w, sol)
+    ch, dis = _store_flows(w, x)
+    assert np.sum(np.minimum(ch, dis) > 1e-6) > 0
+    box, xn, both = FL.mode_box(w, x)
+    assert both == np.sum(np.minimum(ch, dis) > 1e-6)
+    assert FL.in_box(xn, box, 1e-9)
+    ch1, dis1 = _store_flows(w, xn)
+    assert np.all(np.minimum(ch1, dis1) <= 1e-9)
+    eta_c, eta_d = sys.st_eta_ch[None, :], sys.st_eta_dis[None, :]
+    np.testing.assert_allclose(eta_c * ch1 - dis1 / eta_d, eta_c * ch - dis / eta_d, atol=1e-7)
+    for role in (native.K.R_CH, native.K.R_DIS):
+        a = np.nonzero(w.role == role)[0]
+        shut = box[1][a] <= box[0][a]
+        other = native.K.R_DIS if role == native.K.R_CH else native.K.R_CH
+        b = np.nonzero(w.role == other)[0]
+        # arcs sorted the same way: per (store, hour), exactly one of the two shut or the
+        # charge arc open alone
+        key_a = w.unit[a] * w.n + w.hour[a]
+        key_b = w.unit[b] * w.n + w.hour[b]
+        shut_b = dict(zip(key_b, box[1][b] <= box[0][b]))
+        assert all(s or shut_b[k] for k, s in zip(key_a, shut))
+
+
+def test_column_generation_in_a_box_reaches_the_boxed_lp(congested):
+    """With the stores' modes fixed (``box``), the column generation (pricing by the boxed
+    network simplex, started from the netted flow and the stored flows inside the box)
+    reaches the whole LP with those bounds solved by HiGHS, and its point does both
+    nowhere."""
+    sys, st, sol, w = congested
+    a, b, x = _mixed_flows(w, sol)
+    box, xn, _both = FL.mode_box(w, x)
+    w2 = copy.copy(w)
+    w2.lo, w2.hi = box
+    want = naive.flows_lp(w2, sol.th_on, native.DUMP_COST)
+    keep = tuple(v for v in (a, b) if FL.in_box(v, box))
+    r = FL.solve_flows(w, sol.th_on, xn, sol.line_flow, sol.info["pi"], 400, native.DUMP_COST, box=box, more=keep)
+    assert r["pivots_ok"] and not r["overloaded"]
+    assert want - 1e-9 * abs(want) <= r["value"] <= want + 1e-5 * abs(want)
+    assert r["bound"] <= want + 1e-9 * abs(want)
+    ch, dis = _store_flows(w, r["x"])
+    assert np.all(np.minimum(ch, dis) <= 1e-6)
+
+
+def test_absorb_goes_to_the_nearest_bus_within_the_ratings():
+    """What a bus cannot take out of its injection (nothing to curtail, export or spill,
+    its stores full) goes to another bus, as far as the line ratings allow, and the lines'
+    flows move by exactly the shift; where the ratings leave no room it fails."""
+    sys = testing.toy_system(4)
+    st = initial_state(sys)
+    w = native._Win(sys, 0, 4, st, None)
+    n = 4
+    re_p = np.zeros((n, sys.n_re))
+    re_p[:, 1] = 50.0  # renewables only at bus 2
+    q = np.tile(np.minimum(sys.hy_qmin, w.hy_qmax), (n, 1))  # release at its minimum: nothing to spill
+    s = np.zeros_like(q)
+    ex = w.ex_max.copy()  # exports at their maximum
+    ch, dis = np.zeros((n, sys.n_st)), np.zeros((n, sys.n_st))
+    e = np.tile(sys.st_emax, (n, 1))  # stores full
+    extra = np.zeros((n, sys.n_bus))
+    extra[1, 1] = 20.0  # bus 1: exports and hydro only
+    flow = np.zeros((n, sys.n_line))
+    assert native._absorb_at_bus(w, extra, re_p, q, s, ex, flow, ch, dis, e)
+    assert re_p[1, 1] == pytest.approx(30.0)
+    np.testing.assert_allclose(flow[1], 20.0 * (sys.ptdf[:, 1] - sys.ptdf[:, 2]), atol=1e-9)
+    # lines at their ratings in the way: no room anywhere
+    re_p[:, 1] = 50.0
+    flow = np.tile(np.sign(sys.ptdf[:, 1] - sys.ptdf[:, 2]) * sys.line_max_mw, (n, 1))
+    assert not native._absorb_at_bus(w, extra, re_p, q, s, ex, flow, ch, dis, e)

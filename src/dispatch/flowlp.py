@@ -494,7 +494,8 @@ def master_point(x, ph, pb, pb2, ps, fixed, n_pieces):
 
 def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: np.ndarray, iters: int,
                 dump_cost: float, rounds: int = 8, near: float = 0.98, tol: float = 1e-5, smooth: float = 0.5,
-                check_every: int = 20, max_iter: int = 20_000) -> dict:
+                check_every: int = 20, max_iter: int = 20_000, box: tuple[np.ndarray, np.ndarray] | None = None,
+                more: tuple[np.ndarray, ...] = ()) -> dict:
     """The flows of the window ``w`` (:class:`dispatch.native._Win`) that minimise the LP
     above for the commitment ``on``, by column generation from the flows ``x0`` (whose
     schedule had line flows ``line_flow0`` (n, L) and nodal prices ``pi0`` (n, B)); dumping
@@ -508,8 +509,20 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     (a line-hour outside the rows still over its rating after the last round), ``elo`` the
     thermal envelope's floor (n, G), ``pi`` the master's nodal prices (n, B) and ``price``
     its balance duals (n,), and ``pieces``: (hour, owner, sign, level) of each
-    piece at the master's point (owners as :func:`dispatch.kernels.hour_pieces`)."""
+    piece at the master's point (owners as :func:`dispatch.kernels.hour_pieces`), and
+    ``columns_x``, the stored flows.
+
+    ``box`` (lo, hi): the arcs' bounds narrowed (the pricing is then
+    :meth:`dispatch.native._Win.flex_box`; ``x0`` must lie in it); ``more``: flows to start
+    with beside ``x0`` (in the box)."""
     sys = w.sys
+
+    def price(pi: np.ndarray) -> tuple[np.ndarray, float]:
+        """The exact min-cost flow at nodal prices ``pi`` and its priced cost."""
+        if box is None:
+            return w.flex(w.zero_n, pi=pi)
+        return w.flex_box(pi, box[0], box[1], with_cost=True)
+
     n, B = w.n, sys.n_bus
     ptdf = np.ascontiguousarray(sys.ptdf, dtype=np.float64)
     fmax = np.maximum(np.asarray(sys.line_max_mw, float) * (1.0 - 1e-9), 0.0)
@@ -535,7 +548,7 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
         Us.append(U)
         cbs.append(cb)
 
-    for v in (np.asarray(x0, float), w.flex(w.zero_n, pi=np.ascontiguousarray(pi0, dtype=np.float64))[0]):
+    for v in (np.asarray(x0, float), *more, price(np.ascontiguousarray(pi0, dtype=np.float64))[0]):
         store(v, *terms(v))
     P = ph.shape[0]
 
@@ -581,7 +594,7 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
             obj = const + float(cost[:n_used] @ x[:n_used])
             y_s = y if (misprice or not y_c.shape[0] or smooth <= 0.0) else smooth * y_c + (1.0 - smooth) * y
             pi, _ = master_prices(y_s, n, B, ptdf, row_line, row_hour)
-            v, fc = w.flex(w.zero_n, pi=pi)
+            v, fc = price(pi)
             priced += 1
             L = const + lagrangian_rest(y_s, gptr, grow, gval, grp, sg, cost, lo, hi, rhs, a0, m - 1) + fc
             if infeas <= 1e-6:
@@ -628,7 +641,45 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     return {"x": xs, "value": value, "bound": bound, "columns": len(V), "rows": int(row_line.shape[0]),
             "pricings": priced, "pivots_ok": ok, "overloaded": bool(over.any()), "elo": elo,
             "pi": pi, "price": y[:n].copy(),
-            "pieces": (ph, po, ps, xp)}
+            "pieces": (ph, po, ps, xp), "columns_x": V, "line_flow": flow}
+
+
+def mode_box(w, x: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,
+             tol: float = 1e-6) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, int]:
+    """Each store's mode fixed hour by hour to the one the flows ``x`` net to: the arc bounds
+    of the window ``w`` with the discharge arc shut where the store charges on balance or
+    idles and the charge arc where it discharges, and ``x`` with each
+    store's charge and discharge netted (the same energy path,
+    :func:`dispatch.kernels.storage_net`), which lies in those bounds. A convex combination
+    of flows can charge and discharge a store at once (one flow charges, another
+    discharges), and the LP takes that as a free load where a line-locked pocket has surplus
+    (wet January): no schedule can. ``box``: bounds to narrow further (a former pass's).
+    Returns ((lo, hi), the netted flows, the store-hours that did both)."""
+    sys = w.sys
+    n, S = w.n, sys.n_st
+    _q, _s, ch, dis, _slack = K.flex_unpack(x, w.energy, w.hour, w.role, w.unit, n, sys.n_hy, S, sys.st_loss)
+    ch1, dis1, _e = K.storage_net(ch, dis, np.asarray(w.state.st_e, float), sys.st_eta_ch, sys.st_eta_dis,
+                                  sys.st_loss)
+    lo, hi = (w.lo.copy(), w.hi.copy()) if box is None else (box[0].copy(), box[1].copy())
+    xn = np.asarray(x, float).copy()
+    arcs = {role: np.nonzero(w.role == role)[0] for role in (K.R_CH, K.R_DIS)}
+    for role, other, level in ((K.R_CH, K.R_DIS, ch1), (K.R_DIS, K.R_CH, dis1)):
+        a = arcs[role]
+        t, k = w.hour[a], w.unit[a]
+        xn[a] = np.where(level[t, k] > tol, level[t, k], 0.0) / np.abs(w.energy[a])
+        # shut this arc where the store's net is the other way; where the store is idle,
+        # the discharge arc (a convex combination can no more make it do both)
+        shut = (ch1 if other == K.R_CH else dis1)[t, k] > tol
+        if role == K.R_DIS:
+            shut |= (ch1[t, k] <= tol) & (dis1[t, k] <= tol)
+        hi[a[shut]] = lo[a[shut]]
+    both = int(np.sum(np.minimum(ch, dis) > tol))
+    return (lo, hi), xn, both
+
+
+def in_box(v: np.ndarray, box: tuple[np.ndarray, np.ndarray], tol: float = 1e-9) -> bool:
+    """Whether the flow ``v`` lies within the bounds ``box``."""
+    return bool(np.all(v >= box[0] - tol) and np.all(v <= box[1] + tol))
 
 
 def _warm(prev, a0, m, n, R, gptr, grow, gval, NGs, lamcol, grp, sg, hi, x, basis, isbasic, Binv, rhs, N) -> None:

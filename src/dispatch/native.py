@@ -372,8 +372,10 @@ class NativeOptions:
     net_fw_avg: float = 0.7
     net_fw_patience: int = 3
     net_lp_iters: int = 0
-    net_lp_rounds: int = 8
+    net_lp_rounds: int = 30
     net_lp_tol: float = 1e-5
+    net_lp_mode_iters: int = 100
+    net_lp_mode_passes: int = 3
     net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
@@ -584,21 +586,23 @@ class _Win:
             raise RuntimeError(f"native: flexible network infeasible even with slack arcs ({unrouted})")
         return flow, float(cost @ flow) + self.wconst
 
-    def flex_box(self, pi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    def flex_box(self, pi: np.ndarray, lo: np.ndarray, hi: np.ndarray, with_cost: bool = False):
         """The exact min-cost flow at nodal prices ``pi`` (n, B) with the arc bounds narrowed
         to ``lo .. hi`` (a box inside the window's bounds that holds a feasible flow).
 
         Solved in bases of its own (the warm bases of :meth:`flex` assume bounds that never
         change, so they are left as they are), each started from the last box's optimal
         basis, reseated on these bounds (:func:`dispatch.netsimplex.ns_solve`): the box moves
-        a little between the steps of a trust-region re-plan."""
+        a little between the steps of a trust-region re-plan. ``with_cost``: the flow and
+        its cost (as :meth:`flex`)."""
         cost = K.flex_costs_nodal(self.base, self.energy, self.rescoef, self.hour, self.abus, pi, self.zero_n)
         flow = np.zeros_like(self.mcf_flow)
         unrouted = NS.ns_solve_comps(self.all_comps, *self.comps, lo, hi, cost, self.lsupply, flow, *self.box_basis,
                                      self.box_ready, self.mcf_pivots_per_arc, True)[0]
         if unrouted > 1e-6 * self.supply_scale:  # the box holds the current flow, so it is routable
             raise RuntimeError(f"native: trust-region flow infeasible ({unrouted})")
-        return K.mcf_scatter(self.comps[1], self.comps[2], flow, self.lo.shape[0])
+        flow = K.mcf_scatter(self.comps[1], self.comps[2], flow, self.lo.shape[0])
+        return (flow, float(cost @ flow) + self.wconst) if with_cost else flow
 
 
 def _ssp_comps(sel: np.ndarray, *args: Any) -> tuple[float, int]:
@@ -1169,10 +1173,26 @@ def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
                        rounds=opt.net_lp_rounds, tol=opt.net_lp_tol)
     cand = _schedule(w, sol.th_on, r["x"], targets, opt)
     direct = _schedule_lp(w, sol.th_on, r, targets)
-    if direct is not None and _better(direct, cand):
-        cand = direct
     info = {"lp_value": r["value"], "lp_bound": r["bound"], "lp_columns": r["columns"], "lp_rows": r["rows"],
             "lp_pricings": r["pricings"]}
+    box = None
+    for _ in range(opt.net_lp_mode_passes):
+        # the LP's point charges and discharges a store at once (a free load no schedule
+        # can be): solved again with each such store-hour's mode fixed to its net, from the
+        # netted point and the flows that respect those modes
+        if direct is not None or not r["pivots_ok"]:
+            break
+        box, xn, both = FL.mode_box(w, r["x"], box)
+        if not both:
+            break
+        keep = tuple(v for v in r["columns_x"][1:] if FL.in_box(v, box))
+        r = FL.solve_flows(w, sol.th_on, xn, r["line_flow"], r["pi"], opt.net_lp_mode_iters, DUMP_COST,
+                           rounds=opt.net_lp_rounds, tol=opt.net_lp_tol, box=box, more=keep)
+        direct = _schedule_lp(w, sol.th_on, r, targets)
+        info.update(lp_mode_value=r["value"], lp_mode_hours=info.get("lp_mode_hours", 0) + both,
+                    lp_mode_pricings=info.get("lp_mode_pricings", 0) + r["pricings"])
+    if direct is not None and _better(direct, cand):
+        cand = direct
     if _better(cand, sol):
         cand.info.update(info)
         return cand, r["x"], 1
@@ -1220,7 +1240,9 @@ def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution |
         # bus's price is zero); netting them keeps the store's energy path and injects the
         # losses: take that much out at the bus instead (exports, curtailment, hydro spill)
         extra = ((dis1 - ch1) - (dis - ch)) @ np.eye(sys.n_bus)[sys.st_bus]
-        if not _absorb_at_bus(w, extra, re_p, q, s, ex):
+        zero = np.zeros((n, sys.n_dr))
+        flow = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, zero, dc_p) @ sys.ptdf.T
+        if not _absorb_at_bus(w, extra, re_p, q, s, ex, flow, ch1, dis1, e):
             return None
     ch, dis = ch1, dis1
     hv = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
@@ -1240,26 +1262,86 @@ def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution |
 
 
 def _absorb_at_bus(w: _Win, extra: np.ndarray, re_p: np.ndarray, q: np.ndarray, s: np.ndarray,
-                   ex: np.ndarray) -> bool:
+                   ex: np.ndarray, flow: np.ndarray, ch: np.ndarray, dis: np.ndarray, e: np.ndarray) -> bool:
     """Take ``extra`` (n, B) MW out of the buses' injections in place: exports raised there
     first (up to their limits), then renewables curtailed, then hydro release turned into
-    spill (same water path, volumes unchanged, release kept at its minimum). False where a
-    bus has not enough of these."""
+    spill (same water path, volumes unchanged, release kept at its minimum), then the
+    bus's stores charged more or discharged less (``ch``, ``dis``, ``e`` (n, S), netted,
+    as far as their energy stays under its maximum from then on). What a bus cannot take
+    goes to the other buses, electrically nearest first (the least PTDF distance), each as
+    far as the line ratings allow: ``flow`` (n, L), the lines' flows with ``extra`` taken
+    out where it arises, is updated in place. False where not all of it finds a place."""
     sys = w.sys
     for t, b in zip(*np.nonzero(extra > 1e-9)):
-        left = float(extra[t, b])
-        for k in np.nonzero(sys.ex_bus == b)[0]:
-            dx = min(left, max(float(w.ex_max[t, k] - ex[t, k]), 0.0))
-            ex[t, k] += dx
-            left -= dx
-        for r in np.nonzero(sys.re_bus == b)[0]:
-            dx = min(left, float(re_p[t, r]))
-            re_p[t, r] -= dx
-            left -= dx
-        left = _release_to_spill(sys, q, s, t, np.nonzero(sys.hy_bus == b)[0], left)
+        left = _absorb_one(w, t, b, float(extra[t, b]), re_p, q, s, ex)
+        left = _store_more(sys, t, b, left, ch, dis, e)
+        if left <= 1e-6:
+            continue
+        dist = np.abs(sys.ptdf - sys.ptdf[:, b : b + 1]).sum(axis=0) if sys.n_line else np.zeros(sys.n_bus)
+        for b2 in np.argsort(dist, kind="stable"):
+            if b2 == b or left <= 1e-6:
+                continue
+            # moving x MW from bus b2's injection to b's changes the flows by x * a
+            a = sys.ptdf[:, b] - sys.ptdf[:, b2] if sys.n_line else np.zeros(0)
+            room = left
+            for l in np.nonzero(np.abs(a) > 1e-9)[0]:
+                cap = sys.line_max_mw[l] - flow[t, l] if a[l] > 0 else sys.line_max_mw[l] + flow[t, l]
+                room = min(room, max(cap, 0.0) / abs(a[l]))
+            if room <= 1e-9:
+                continue
+            took = room - _store_more(sys, t, b2, _absorb_one(w, t, b2, room, re_p, q, s, ex), ch, dis, e)
+            if sys.n_line:
+                flow[t] += took * a
+            left -= took
         if left > 1e-6:
             return False
     return True
+
+
+def _absorb_one(w: _Win, t: int, b: int, left: float, re_p: np.ndarray, q: np.ndarray, s: np.ndarray,
+                ex: np.ndarray) -> float:
+    """Up to ``left`` MW taken out of bus ``b``'s injection in hour ``t`` in place (exports
+    raised, renewables curtailed, hydro release spilled, in that order). Returns what is
+    left over."""
+    sys = w.sys
+    for k in np.nonzero(sys.ex_bus == b)[0]:
+        dx = min(left, max(float(w.ex_max[t, k] - ex[t, k]), 0.0))
+        ex[t, k] += dx
+        left -= dx
+    for r in np.nonzero(sys.re_bus == b)[0]:
+        dx = min(left, float(re_p[t, r]))
+        re_p[t, r] -= dx
+        left -= dx
+    return _release_to_spill(sys, q, s, t, np.nonzero(sys.hy_bus == b)[0], left)
+
+
+def _store_more(sys: SystemArrays, t: int, b: int, left: float, ch: np.ndarray, dis: np.ndarray,
+                e: np.ndarray) -> float:
+    """Up to ``left`` MW of hour ``t`` taken by bus ``b``'s stores in place: a discharging
+    store discharges less, another charges more (``ch``, ``dis`` netted), as far as the
+    store's energy, raised from hour ``t`` on (decaying by its self-discharge), stays
+    within its maximum. Returns the MW left over."""
+    n = e.shape[0]
+    for k in np.nonzero(sys.st_bus == b)[0]:
+        if left <= 0.0:
+            break
+        decay = (1.0 - sys.st_loss[k]) ** np.arange(n - t)
+        room = float(np.min((sys.st_emax[k] - e[t:, k]) / decay))  # MWh the store can still gain at t
+        if room <= 0.0:
+            continue
+        if dis[t, k] > 0.0:
+            dx = min(left, float(dis[t, k]), room * sys.st_eta_dis[k])
+            dis[t, k] -= dx
+            gain = dx / sys.st_eta_dis[k]
+        else:
+            dx = min(left, float(sys.st_pch[k] - ch[t, k]), room / sys.st_eta_ch[k])
+            if dx <= 0.0:
+                continue
+            ch[t, k] += dx
+            gain = dx * sys.st_eta_ch[k]
+        e[t:, k] += gain * decay
+        left -= dx
+    return left
 
 
 def _release_to_spill(sys: SystemArrays, q: np.ndarray, s: np.ndarray, t: int, plants, left: float) -> float:
