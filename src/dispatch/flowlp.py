@@ -509,8 +509,8 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     (a line-hour outside the rows still over its rating after the last round), ``elo`` the
     thermal envelope's floor (n, G), ``pi`` the master's nodal prices (n, B) and ``price``
     its balance duals (n,), and ``pieces``: (hour, owner, sign, level) of each
-    piece at the master's point (owners as :func:`dispatch.kernels.hour_pieces`), and
-    ``columns_x``, the stored flows.
+    piece at the master's point (owners as :func:`dispatch.kernels.hour_pieces`),
+    ``columns_x`` the stored flows and ``weights`` theirs in that point.
 
     ``box`` (lo, hi): the arcs' bounds narrowed (the pricing is then
     :meth:`dispatch.native._Win.flex_box`; ``x0`` must lie in it); ``more``: flows to start
@@ -641,7 +641,7 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     return {"x": xs, "value": value, "bound": bound, "columns": len(V), "rows": int(row_line.shape[0]),
             "pricings": priced, "pivots_ok": ok, "overloaded": bool(over.any()), "elo": elo,
             "pi": pi, "price": y[:n].copy(),
-            "pieces": (ph, po, ps, xp), "columns_x": V, "line_flow": flow}
+            "pieces": (ph, po, ps, xp), "columns_x": V, "weights": lam, "line_flow": flow}
 
 
 def mode_box(w, x: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,

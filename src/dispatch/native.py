@@ -142,7 +142,7 @@ from . import localsearch as LS
 from . import netsimplex as NS
 from . import flowlp as FL
 from .arrays import HydroTargets, State, SystemArrays, WindowSolution
-from .costs import startup_costs, window_cost
+from .costs import startup_costs, thermal_energy_cost, window_cost
 from .invariants import check_solution, reserve_headroom
 
 SLACK_COST = 1e7  # per unit of artificial water/energy in the flexible network
@@ -376,6 +376,8 @@ class NativeOptions:
     net_lp_tol: float = 1e-5
     net_lp_mode_iters: int = 100
     net_lp_mode_passes: int = 3
+    net_lp_decommit: int = 3
+    net_lp_decommit_iters: int = 60
     net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
@@ -1166,38 +1168,109 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
 
 def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
     """The flows of the exact flows LP under the network for this commitment
-    (:func:`dispatch.flowlp.solve_flows`, ``net_lp_iters`` pricings), scheduled for real
-    (:func:`_schedule`); kept where the schedule is better. Returns the schedule, its flows
-    and the schedules evaluated (one)."""
-    r = FL.solve_flows(w, sol.th_on, x, sol.line_flow, sol.info["pi"], opt.net_lp_iters, DUMP_COST,
-                       rounds=opt.net_lp_rounds, tol=opt.net_lp_tol)
-    cand = _schedule(w, sol.th_on, r["x"], targets, opt)
-    direct = _schedule_lp(w, sol.th_on, r, targets)
+    (:func:`_lp_schedule`, ``net_lp_iters`` pricings), then the commitment's blocks that
+    lose money at the LP's nodal prices taken out one by one where that pays
+    (:func:`_lp_decommit`); kept where the schedule is better. Returns the schedule, its
+    flows and the schedules evaluated."""
+    cand, cx, r, info = _lp_schedule(w, sol.th_on, x, sol.line_flow, sol.info["pi"], targets, opt,
+                                     opt.net_lp_iters)
+    evals = 1
+    if opt.net_lp_decommit > 0 and w.sys.n_th:
+        cand, cx, tried, kept = _lp_decommit(w, cand, cx, r, targets, opt)
+        evals += tried
+        info.update(lp_decommit_tried=tried, lp_decommit_kept=kept)
+    if _better(cand, sol):
+        cand.info.update(info)
+        return cand, cx, evals
+    sol.info.update(info)
+    return sol, x, evals
+
+
+def _lp_schedule(w: _Win, on: np.ndarray, x: np.ndarray, line_flow: np.ndarray, pi: np.ndarray, targets,
+                 opt: NativeOptions, iters: int, more: tuple = ()):
+    """The flows LP under the network for the commitment ``on``
+    (:func:`dispatch.flowlp.solve_flows` from the flows ``x`` and ``more``, ``iters``
+    pricings) and the better of its two schedules: its flows through the usual dispatch
+    (:func:`_schedule`) and the LP's own point (:func:`_schedule_lp`). Where that point
+    charges and discharges a store at once (a free load no schedule can be), the LP is
+    solved again with each store-hour's mode fixed to its net
+    (:func:`dispatch.flowlp.mode_box`, ``net_lp_mode_passes`` times at most, from the
+    netted point and the flows that respect those modes, ``net_lp_mode_iters`` pricings).
+    Returns the schedule, its flows, the first LP's result and figures for ``info``."""
+    r = FL.solve_flows(w, on, x, line_flow, pi, iters, DUMP_COST, rounds=opt.net_lp_rounds, tol=opt.net_lp_tol,
+                       more=more)
+    best, bx = _schedule(w, on, r["x"], targets, opt), r["x"]
+    direct = _schedule_lp(w, on, r, targets)
     info = {"lp_value": r["value"], "lp_bound": r["bound"], "lp_columns": r["columns"], "lp_rows": r["rows"],
             "lp_pricings": r["pricings"]}
-    box = None
+    first, box = r, None
     for _ in range(opt.net_lp_mode_passes):
-        # the LP's point charges and discharges a store at once (a free load no schedule
-        # can be): solved again with each such store-hour's mode fixed to its net, from the
-        # netted point and the flows that respect those modes
         if direct is not None or not r["pivots_ok"]:
             break
         box, xn, both = FL.mode_box(w, r["x"], box)
         if not both:
             break
         keep = tuple(v for v in r["columns_x"][1:] if FL.in_box(v, box))
-        r = FL.solve_flows(w, sol.th_on, xn, r["line_flow"], r["pi"], opt.net_lp_mode_iters, DUMP_COST,
+        r = FL.solve_flows(w, on, xn, r["line_flow"], r["pi"], opt.net_lp_mode_iters, DUMP_COST,
                            rounds=opt.net_lp_rounds, tol=opt.net_lp_tol, box=box, more=keep)
-        direct = _schedule_lp(w, sol.th_on, r, targets)
+        direct = _schedule_lp(w, on, r, targets)
         info.update(lp_mode_value=r["value"], lp_mode_hours=info.get("lp_mode_hours", 0) + both,
                     lp_mode_pricings=info.get("lp_mode_pricings", 0) + r["pricings"])
-    if direct is not None and _better(direct, cand):
-        cand = direct
-    if _better(cand, sol):
-        cand.info.update(info)
-        return cand, r["x"], 1
-    sol.info.update(info)
-    return sol, x, 1
+    if direct is not None and _better(direct, best):
+        best, bx = direct, r["x"]
+    return best, bx, first, info
+
+
+def _lp_decommit(w: _Win, sol: WindowSolution, x: np.ndarray, r: dict, targets, opt: NativeOptions):
+    """Units' on-blocks that lose money at the flows LP's nodal prices (``r["pi"]``: the
+    block's output valued at its bus's price, less its energy and start-up costs), the
+    dearest first, each turned off where min up/down allow, its commitment's flows LP solved
+    from the flows already found (``net_lp_decommit_iters`` pricings) and kept where the
+    schedule is better (``net_lp_decommit`` trials at most). The commitment search prices
+    its moves with the flows held fixed, so a unit that only pays while the flows are
+    wrong stays on (normal January: one unit at a loss for 25 hours). Returns the schedule,
+    its flows, the trials and those kept."""
+    sys = w.sys
+    n, G = w.n, sys.n_th
+    on = sol.th_on.astype(bool)
+    margin = (r["pi"][:, sys.th_bus] * sol.th_p - thermal_energy_cost(sys, sol.th_p, on.astype(float))
+              - startup_costs(sys, w.state, on))
+    blocks = []
+    for g in range(G):
+        t = 0
+        while t < n:
+            if not on[t, g] or w.force[t, g]:
+                t += 1
+                continue
+            a = t
+            while t < n and on[t, g] and not w.force[t, g]:
+                t += 1
+            m = float(margin[a:t, g].sum())
+            if m < 0.0:
+                blocks.append((m, g, a, t))
+    blocks.sort()
+    trials = kept = 0
+    cols = _used_columns(r)
+    for _m, g, a, b in blocks:
+        if trials >= opt.net_lp_decommit:
+            break
+        on2 = sol.th_on.astype(bool).copy()
+        on2[a:b, g] = False
+        if not LS.pattern_ok(on2, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
+            continue
+        trials += 1
+        cand, cx, r2, _info = _lp_schedule(w, on2, x, sol.line_flow, r["pi"], targets, opt,
+                                           opt.net_lp_decommit_iters, more=cols)
+        if _better(cand, sol):
+            cols = _used_columns(r2)
+            sol, x, r, kept = cand, cx, r2, kept + 1
+    return sol, x, trials, kept
+
+
+def _used_columns(r: dict) -> tuple:
+    """The flows with weight in the flows LP's point (:func:`dispatch.flowlp.solve_flows`):
+    a small master to start another commitment's LP from."""
+    return tuple(v for v, lam in zip(r["columns_x"], r["weights"]) if lam > 1e-9)
 
 
 def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution | None:
