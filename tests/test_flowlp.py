@@ -239,9 +239,9 @@ def test_absorb_goes_to_the_nearest_bus_within_the_ratings():
     assert not native._absorb_at_bus(w, extra, re_p, q, s, ex, flow, ch, dis, e)
 
 
-def test_lp_decommit_turns_off_a_block_that_loses_money():
+def test_lp_moves_turn_off_a_block_that_loses_money():
     """A unit put on at a loss on top of the engine's commitment (on the congested toy at
-    60 % of its load, the dearest unit off in hours 10-29 put on there): ``_lp_decommit``
+    60 % of its load, the dearest unit off in hours 10-29 put on there): ``_lp_moves``
     (ten trials) finds the block's margin at the LP's nodal prices negative, turns it off
     and keeps the cheaper schedule, which every invariant accepts and whose objective is its cost."""
     s0 = _tight_toy()
@@ -249,7 +249,7 @@ def test_lp_decommit_turns_off_a_block_that_loses_money():
     st = initial_state(sys)
     sol = native.solve_window(sys, 0, 48, st, None, native.NativeOptions(net_fw_iters=0, net_tr_iters=0))
     w = native._Win(sys, 0, 48, st, None)
-    opt = native.NativeOptions(net_lp_iters=300, net_lp_decommit=10)
+    opt = native.NativeOptions(net_lp_iters=300, net_lp_moves=10)
     cost_at_pmax = (sys.th_cost_pmin + (sys.th_seg_mw * sys.th_seg_cost).sum(axis=1)) / sys.th_pmax
     off = ~sol.th_on[10:30].any(axis=0)
     g = int(np.argmax(np.where(off, cost_at_pmax, -np.inf)))
@@ -259,7 +259,7 @@ def test_lp_decommit_turns_off_a_block_that_loses_money():
     x = _flows(w, sol)
     start, sx, r, _info = native._lp_schedule(w, on, x, sol.line_flow, sol.info["pi"], None, opt, 300)
     assert start.th_on[10:30, g].all()
-    out, _ox, tried, kept = native._lp_decommit(w, start, sx, r, None, opt)
+    out, _ox, tried, kept = native._lp_moves(w, start, sx, r, None, opt)
     assert tried >= 1 and kept >= 1
     assert not out.th_on[:, g].any()
     assert out.objective < start.objective

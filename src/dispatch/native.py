@@ -71,7 +71,8 @@ No external solver is called. A window is solved in two phases.
      schedule and, with ``replan_starts`` > 1, the cheapest other commitments: with
      ``net_lp_iters`` (``--quality``) first the flows LP under the network solved exactly
      for that commitment (:func:`_net_exact`, :mod:`dispatch.flowlp`: Dantzig-Wolfe, the
-     warm network simplex pricing, our own revised simplex master), then
+     warm network simplex pricing, our own revised simplex master; stores' modes fixed
+     where its point does both at once; commitment moves priced by its nodal prices), then
      sequential linear programming in a trust region (:func:`_net_trust`: the exact
      min-cost flow at the repair's nodal prices within a box around the current flows,
      kept where the repaired schedule is cheaper), then Frank-Wolfe on the cost of the
@@ -216,7 +217,18 @@ class NativeOptions:
         else its flows are scheduled as usual. 0 (the default) turns it off;
         :data:`QUALITY_NATIVE` 300. 12 sichuan-2030 milp windows, native - milp (session 14):
         9.16e7 -> 3.32e7 CNY with 100 (7.0 -> 55.8 s), 2.21e7 with 300 (134 s); within
-        0.5 % on 5 of 12 (was 1).
+        0.5 % on 5 of 12 (was 1). ``net_lp_rounds`` 8 -> 30 (session 15): with 8 the last
+        point still overloaded a line-hour outside the rows on 11 of 24 starts.
+    net_lp_mode_iters, net_lp_mode_passes : where the LP's point charges and discharges a
+        store at once and netting cannot place the losses, the LP solved again with each
+        store-hour's mode fixed (:func:`dispatch.flowlp.mode_box`), ``net_lp_mode_iters``
+        pricings, ``net_lp_mode_passes`` times at most (wet January 5.02 -> 0.00 %).
+    net_lp_moves, net_lp_move_iters : commitment moves priced by the LP's nodal prices
+        (:func:`_lp_moves`: loss-making on-blocks off, paying off-stretches on), tried
+        ``net_lp_moves`` at most per start, each commitment's LP in ``net_lp_move_iters``
+        pricings. Session 15, 12 milp windows with ``--quality``: 3.34e6 -> -5.37e6 CNY,
+        7 -> 10 of 12 within 0.5 %, 125 -> 257 s (2 moves of 40 pricings: -4.03e6, 10 of 12,
+        206 s).
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
         (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact
         min-cost flow at the nodal prices within a box of ``net_tr_delta`` x each arc's
@@ -376,8 +388,8 @@ class NativeOptions:
     net_lp_tol: float = 1e-5
     net_lp_mode_iters: int = 100
     net_lp_mode_passes: int = 3
-    net_lp_decommit: int = 3
-    net_lp_decommit_iters: int = 60
+    net_lp_moves: int = 3
+    net_lp_move_iters: int = 60
     net_tr_iters: int = 20
     net_tr_delta: float = 0.05
     net_tr_min: float = 1e-3
@@ -1168,17 +1180,16 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
 
 def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
     """The flows of the exact flows LP under the network for this commitment
-    (:func:`_lp_schedule`, ``net_lp_iters`` pricings), then the commitment's blocks that
-    lose money at the LP's nodal prices taken out one by one where that pays
-    (:func:`_lp_decommit`); kept where the schedule is better. Returns the schedule, its
+    (:func:`_lp_schedule`, ``net_lp_iters`` pricings), then the commitment's moves that
+    pay at the LP's nodal prices tried one by one (:func:`_lp_moves`); kept where the schedule is better. Returns the schedule, its
     flows and the schedules evaluated."""
     cand, cx, r, info = _lp_schedule(w, sol.th_on, x, sol.line_flow, sol.info["pi"], targets, opt,
                                      opt.net_lp_iters)
     evals = 1
-    if opt.net_lp_decommit > 0 and w.sys.n_th:
-        cand, cx, tried, kept = _lp_decommit(w, cand, cx, r, targets, opt)
+    if opt.net_lp_moves > 0 and w.sys.n_th:
+        cand, cx, tried, kept = _lp_moves(w, cand, cx, r, targets, opt)
         evals += tried
-        info.update(lp_decommit_tried=tried, lp_decommit_kept=kept)
+        info.update(lp_moves_tried=tried, lp_moves_kept=kept)
     if _better(cand, sol):
         cand.info.update(info)
         return cand, cx, evals
@@ -1221,50 +1232,81 @@ def _lp_schedule(w: _Win, on: np.ndarray, x: np.ndarray, line_flow: np.ndarray, 
     return best, bx, first, info
 
 
-def _lp_decommit(w: _Win, sol: WindowSolution, x: np.ndarray, r: dict, targets, opt: NativeOptions):
-    """Units' on-blocks that lose money at the flows LP's nodal prices (``r["pi"]``: the
-    block's output valued at its bus's price, less its energy and start-up costs), the
-    dearest first, each turned off where min up/down allow, its commitment's flows LP solved
-    from the flows already found (``net_lp_decommit_iters`` pricings) and kept where the
-    schedule is better (``net_lp_decommit`` trials at most). The commitment search prices
-    its moves with the flows held fixed, so a unit that only pays while the flows are
-    wrong stays on (normal January: one unit at a loss for 25 hours). Returns the schedule,
-    its flows, the trials and those kept."""
+def _lp_moves(w: _Win, sol: WindowSolution, x: np.ndarray, r: dict, targets, opt: NativeOptions):
+    """The commitment priced at the flows LP's nodal prices (``r["pi"]``): each unit's
+    on-block that loses money there (its output valued at its bus's price, less its energy
+    and start-up costs) is a move to turn it off; each unit's off-stretch holding hours
+    where it would earn more than its costs (at its best output between pmin and pmax) is a
+    move to turn the best-paying run of them on (at least min up long, less a start-up).
+    The moves, the largest gain first, are tried one by one where min up/down allow: the
+    commitment's flows LP solved from the flows with weight in the last LP point
+    (``net_lp_move_iters`` pricings), kept where the schedule is better (``net_lp_moves``
+    trials at most). The commitment search prices its moves with the flows held fixed,
+    so a unit that only pays while the flows are wrong stays on, and one that would pay
+    once they move stays off (normal January: a unit at a loss for 25 hours). Returns
+    the schedule, its flows, the trials and those kept."""
     sys = w.sys
     n, G = w.n, sys.n_th
     on = sol.th_on.astype(bool)
-    margin = (r["pi"][:, sys.th_bus] * sol.th_p - thermal_energy_cost(sys, sol.th_p, on.astype(float))
-              - startup_costs(sys, w.state, on))
-    blocks = []
+    price = r["pi"][:, sys.th_bus]
+    margin = price * sol.th_p - thermal_energy_cost(sys, sol.th_p, on.astype(float)) - startup_costs(sys, w.state, on)
+    # what each unit would earn in each hour at its best output (pmin plus the segments
+    # that pay)
+    best = (price * sys.th_pmin[None, :] - sys.th_cost_pmin[None, :]
+            + np.einsum("tgk,gk->tg", np.maximum(price[:, :, None] - sys.th_seg_cost[None], 0.0), sys.th_seg_mw))
+    moves = []
     for g in range(G):
         t = 0
         while t < n:
-            if not on[t, g] or w.force[t, g]:
+            state = bool(on[t, g])
+            a = t
+            while t < n and bool(on[t, g]) == state and not w.force[t, g]:
+                t += 1
+            if t == a:  # a forced hour
                 t += 1
                 continue
-            a = t
-            while t < n and on[t, g] and not w.force[t, g]:
-                t += 1
-            m = float(margin[a:t, g].sum())
-            if m < 0.0:
-                blocks.append((m, g, a, t))
-    blocks.sort()
+            if state:
+                m = float(margin[a:t, g].sum())
+                if m < 0.0:
+                    moves.append((-m, g, a, t, False))
+                continue
+            s, e, m = _best_run(best[a:t, g], int(sys.th_min_up[g]))
+            m -= float(sys.th_su_cost[g, -1])
+            if m > 0.0:
+                moves.append((m, g, a + s, a + e, True))
+    moves.sort(key=lambda mv: -mv[0])
     trials = kept = 0
     cols = _used_columns(r)
-    for _m, g, a, b in blocks:
-        if trials >= opt.net_lp_decommit:
+    for _gain, g, a, b, turn_on in moves:
+        if trials >= opt.net_lp_moves:
             break
         on2 = sol.th_on.astype(bool).copy()
-        on2[a:b, g] = False
+        on2[a:b, g] = turn_on
         if not LS.pattern_ok(on2, g, w.th_init_on, w.th_init_h, sys.th_min_up, sys.th_min_down, w.force):
             continue
         trials += 1
-        cand, cx, r2, _info = _lp_schedule(w, on2, x, sol.line_flow, r["pi"], targets, opt,
-                                           opt.net_lp_decommit_iters, more=cols)
+        cand, cx, r2, _info = _lp_schedule(w, on2, x, sol.line_flow, r["pi"], targets, opt, opt.net_lp_move_iters,
+                                           more=cols)
         if _better(cand, sol):
             cols = _used_columns(r2)
             sol, x, r, kept = cand, cx, r2, kept + 1
     return sol, x, trials, kept
+
+
+def _best_run(v: np.ndarray, min_len: int) -> tuple[int, int, float]:
+    """The run ``[s, e)`` of ``v`` with the largest sum among those at least ``min_len``
+    long (all of ``v`` where it is shorter), and that sum."""
+    n = v.shape[0]
+    k = min(max(min_len, 1), n)
+    c = np.concatenate([[0.0], np.cumsum(v)])
+    best, bs, be = -np.inf, 0, n
+    lo_i = 0  # the start with the least prefix sum among those at least k before e
+    for e in range(k, n + 1):
+        if c[e - k] < c[lo_i]:
+            lo_i = e - k
+        if c[e] - c[lo_i] > best:
+            best, bs, be = float(c[e] - c[lo_i]), lo_i, e
+    return bs, be, best
 
 
 def _used_columns(r: dict) -> tuple:
