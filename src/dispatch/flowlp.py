@@ -648,9 +648,9 @@ def mode_box(w, x: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,
              tol: float = 1e-6) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, int]:
     """Each store's mode fixed hour by hour to the one the flows ``x`` net to: the arc bounds
     of the window ``w`` with the discharge arc shut where the store charges on balance or
-    idles and the charge arc where it discharges, and ``x`` with each
-    store's charge and discharge netted (the same energy path,
-    :func:`dispatch.kernels.storage_net`), which lies in those bounds. A convex combination
+    idles and the charge arc where it discharges, and ``x`` with each store's charge and
+    discharge netted (the same energy path, :func:`dispatch.kernels.storage_net`), which
+    lies in those bounds. A convex combination
     of flows can charge and discharge a store at once (one flow charges, another
     discharges), and the LP takes that as a free load where a line-locked pocket has surplus
     (wet January): no schedule can. ``box``: bounds to narrow further (a former pass's).

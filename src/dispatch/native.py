@@ -1181,8 +1181,8 @@ def _net_trust(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
 def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: NativeOptions):
     """The flows of the exact flows LP under the network for this commitment
     (:func:`_lp_schedule`, ``net_lp_iters`` pricings), then the commitment's moves that
-    pay at the LP's nodal prices tried one by one (:func:`_lp_moves`); kept where the schedule is better. Returns the schedule, its
-    flows and the schedules evaluated."""
+    pay at the LP's nodal prices tried one by one (:func:`_lp_moves`); kept where the
+    schedule is better. Returns the schedule, its flows and the schedules evaluated."""
     cand, cx, r, info = _lp_schedule(w, sol.th_on, x, sol.line_flow, sol.info["pi"], targets, opt,
                                      opt.net_lp_iters)
     evals = 1
@@ -1353,7 +1353,8 @@ def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution |
     if np.any(both):
         # the LP burns surplus by charging and discharging a store at once (free where the
         # bus's price is zero); netting them keeps the store's energy path and injects the
-        # losses: take that much out at the bus instead (exports, curtailment, hydro spill)
+        # losses: take that much out at the bus instead (exports, curtailment, hydro spill,
+        # its stores), else at the nearest buses the lines allow
         extra = ((dis1 - ch1) - (dis - ch)) @ np.eye(sys.n_bus)[sys.st_bus]
         zero = np.zeros((n, sys.n_dr))
         flow = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, zero, dc_p) @ sys.ptdf.T
