@@ -495,7 +495,7 @@ def master_point(x, ph, pb, pb2, ps, fixed, n_pieces):
 def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: np.ndarray, iters: int,
                 dump_cost: float, rounds: int = 8, near: float = 0.98, tol: float = 1e-5, smooth: float = 0.5,
                 check_every: int = 20, max_iter: int = 20_000, box: tuple[np.ndarray, np.ndarray] | None = None,
-                more: tuple[np.ndarray, ...] = ()) -> dict:
+                more: tuple[np.ndarray, ...] = (), rows: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """The flows of the window ``w`` (:class:`dispatch.native._Win`) that minimise the LP
     above for the commitment ``on``, by column generation from the flows ``x0`` (whose
     schedule had line flows ``line_flow0`` (n, L) and nodal prices ``pi0`` (n, B)); dumping
@@ -510,11 +510,13 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     thermal envelope's floor (n, G), ``pi`` the master's nodal prices (n, B) and ``price``
     its balance duals (n,), and ``pieces``: (hour, owner, sign, level) of each
     piece at the master's point (owners as :func:`dispatch.kernels.hour_pieces`),
-    ``columns_x`` the stored flows and ``weights`` theirs in that point.
+    ``columns_x`` the stored flows and ``weights`` theirs in that point, ``line_flow`` its
+    line flows (n, L) and ``rows_at`` its line-hour rows (hours, lines).
 
     ``box`` (lo, hi): the arcs' bounds narrowed (the pricing is then
     :meth:`dispatch.native._Win.flex_box`; ``x0`` must lie in it); ``more``: flows to start
-    with beside ``x0`` (in the box)."""
+    with beside ``x0`` (in the box); ``rows`` (hours, lines): line-hours to start with
+    besides those ``line_flow0`` puts near their rating (a former solve's ``rows_at``)."""
     sys = w.sys
 
     def price(pi: np.ndarray) -> tuple[np.ndarray, float]:
@@ -533,6 +535,8 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
         sys.re_bus, float(sys.curtail_cost), w.ex_min, w.ex_max, sys.ex_price, sys.ex_bus, w.load, float(sys.voll),
         float(dump_cost), sys.dc_from, sys.dc_to, np.asarray(sys.dc_pmax, float))
     hot = np.abs(line_flow0) >= near * np.maximum(fmax, 1e-9)[None, :]
+    if rows is not None:
+        hot[rows[0], rows[1]] = True
     row_hour, row_line = (a.astype(np.int64) for a in np.nonzero(hot))
     V: list[np.ndarray] = []
     Us: list[np.ndarray] = []
@@ -641,7 +645,8 @@ def solve_flows(w, on: np.ndarray, x0: np.ndarray, line_flow0: np.ndarray, pi0: 
     return {"x": xs, "value": value, "bound": bound, "columns": len(V), "rows": int(row_line.shape[0]),
             "pricings": priced, "pivots_ok": ok, "overloaded": bool(over.any()), "elo": elo,
             "pi": pi, "price": y[:n].copy(),
-            "pieces": (ph, po, ps, xp), "columns_x": V, "weights": lam, "line_flow": flow}
+            "pieces": (ph, po, ps, xp), "columns_x": V, "weights": lam, "line_flow": flow,
+            "rows_at": (row_hour, row_line)}
 
 
 def mode_box(w, x: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,

@@ -1198,10 +1198,10 @@ def _net_exact(w: _Win, sol: WindowSolution, x: np.ndarray, targets, opt: Native
 
 
 def _lp_schedule(w: _Win, on: np.ndarray, x: np.ndarray, line_flow: np.ndarray, pi: np.ndarray, targets,
-                 opt: NativeOptions, iters: int, more: tuple = ()):
+                 opt: NativeOptions, iters: int, more: tuple = (), rows=None):
     """The flows LP under the network for the commitment ``on``
-    (:func:`dispatch.flowlp.solve_flows` from the flows ``x`` and ``more``, ``iters``
-    pricings) and the better of its two schedules: its flows through the usual dispatch
+    (:func:`dispatch.flowlp.solve_flows` from the flows ``x`` and ``more`` and the
+    line-hour rows ``rows``, ``iters`` pricings) and the better of its two schedules: its flows through the usual dispatch
     (:func:`_schedule`) and the LP's own point (:func:`_schedule_lp`). Where that point
     charges and discharges a store at once (a free load no schedule can be), the LP is
     solved again with each store-hour's mode fixed to its net
@@ -1209,7 +1209,7 @@ def _lp_schedule(w: _Win, on: np.ndarray, x: np.ndarray, line_flow: np.ndarray, 
     netted point and the flows that respect those modes, ``net_lp_mode_iters`` pricings).
     Returns the schedule, its flows, the first LP's result and figures for ``info``."""
     r = FL.solve_flows(w, on, x, line_flow, pi, iters, DUMP_COST, rounds=opt.net_lp_rounds, tol=opt.net_lp_tol,
-                       more=more)
+                       more=more, rows=rows)
     best, bx = _schedule(w, on, r["x"], targets, opt), r["x"]
     direct = _schedule_lp(w, on, r, targets)
     info = {"lp_value": r["value"], "lp_bound": r["bound"], "lp_columns": r["columns"], "lp_rows": r["rows"],
@@ -1239,8 +1239,8 @@ def _lp_moves(w: _Win, sol: WindowSolution, x: np.ndarray, r: dict, targets, opt
     where it would earn more than its costs (at its best output between pmin and pmax) is a
     move to turn the best-paying run of them on (at least min up long, less a start-up).
     The moves, the largest gain first, are tried one by one where min up/down allow: the
-    commitment's flows LP solved from the flows with weight in the last LP point
-    (``net_lp_move_iters`` pricings), kept where the schedule is better (``net_lp_moves``
+    commitment's flows LP solved from the flows with weight in the last LP point and its
+    line-hour rows (``net_lp_move_iters`` pricings), kept where the schedule is better (``net_lp_moves``
     trials at most). The commitment search prices its moves with the flows held fixed,
     so a unit that only pays while the flows are wrong stays on, and one that would pay
     once they move stays off (normal January: a unit at a loss for 25 hours). Returns
@@ -1286,7 +1286,7 @@ def _lp_moves(w: _Win, sol: WindowSolution, x: np.ndarray, r: dict, targets, opt
             continue
         trials += 1
         cand, cx, r2, _info = _lp_schedule(w, on2, x, sol.line_flow, r["pi"], targets, opt, opt.net_lp_move_iters,
-                                           more=cols)
+                                           more=cols, rows=r["rows_at"])
         if _better(cand, sol):
             cols = _used_columns(r2)
             sol, x, r, kept = cand, cx, r2, kept + 1
