@@ -226,9 +226,8 @@ class NativeOptions:
     net_lp_moves, net_lp_move_iters : commitment moves priced by the LP's nodal prices
         (:func:`_lp_moves`: loss-making on-blocks off, paying off-stretches on), tried
         ``net_lp_moves`` at most per start, each commitment's LP in ``net_lp_move_iters``
-        pricings. Session 15, 12 milp windows with ``--quality``: 3.34e6 -> -5.37e6 CNY,
-        7 -> 10 of 12 within 0.5 %, 125 -> 257 s (2 moves of 40 pricings: -4.03e6, 10 of 12,
-        206 s).
+        pricings, from the last LP's line-hour rows. Session 15, 12 milp windows with
+        ``--quality``: 3.34e6 -> -6.44e6 CNY, 7 -> 10 of 12 within 0.5 %, 125 -> 329 s.
     net_tr_iters : steps of the trust-region re-plan that runs before that Frank-Wolfe
         (:func:`_net_trust`; 0 turns it off; 20 by default since session 12): the exact
         min-cost flow at the nodal prices within a box of ``net_tr_delta`` x each arc's
