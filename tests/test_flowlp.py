@@ -265,3 +265,15 @@ def test_lp_moves_turn_off_a_block_that_loses_money():
     assert out.objective < start.objective
     invariants.assert_feasible(sys, st, out, None)
     assert out.objective == pytest.approx(window_cost(sys, st, out, None), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_run_matches_brute_force(seed):
+    """``_best_run``: the largest sum over runs at least ``min_len`` long, against every run."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=int(rng.integers(1, 30)))
+    for k in (1, 3, 8, 40):
+        kk = min(k, v.shape[0])
+        want = max(v[s:e].sum() for s in range(v.shape[0]) for e in range(s + kk, v.shape[0] + 1))
+        s, e, got = native._best_run(v, k)
+        assert e - s >= kk and got == pytest.approx(want) and v[s:e].sum() == pytest.approx(got)
