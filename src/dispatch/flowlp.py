@@ -667,14 +667,13 @@ def mode_box(w, x: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None,
                                   sys.st_loss)
     lo, hi = (w.lo.copy(), w.hi.copy()) if box is None else (box[0].copy(), box[1].copy())
     xn = np.asarray(x, float).copy()
-    arcs = {role: np.nonzero(w.role == role)[0] for role in (K.R_CH, K.R_DIS)}
-    for role, other, level in ((K.R_CH, K.R_DIS, ch1), (K.R_DIS, K.R_CH, dis1)):
-        a = arcs[role]
+    for role, level, against in ((K.R_CH, ch1, dis1), (K.R_DIS, dis1, ch1)):
+        a = np.nonzero(w.role == role)[0]
         t, k = w.hour[a], w.unit[a]
         xn[a] = np.where(level[t, k] > tol, level[t, k], 0.0) / np.abs(w.energy[a])
         # shut this arc where the store's net is the other way; where the store is idle,
         # the discharge arc (a convex combination can no more make it do both)
-        shut = (ch1 if other == K.R_CH else dis1)[t, k] > tol
+        shut = against[t, k] > tol
         if role == K.R_DIS:
             shut |= (ch1[t, k] <= tol) & (dis1[t, k] <= tol)
         hi[a[shut]] = lo[a[shut]]

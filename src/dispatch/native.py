@@ -1349,19 +1349,18 @@ def _schedule_lp(w: _Win, on: np.ndarray, lp: dict, targets) -> WindowSolution |
                                           sys.st_loss)
     both = np.minimum(ch, dis) > 1e-9
     ch1, dis1, e = K.storage_net(ch, dis, np.asarray(st.st_e, float), sys.st_eta_ch, sys.st_eta_dis, sys.st_loss)
+    zero = np.zeros((n, sys.n_dr))
     if np.any(both):
         # the LP burns surplus by charging and discharging a store at once (free where the
         # bus's price is zero); netting them keeps the store's energy path and injects the
         # losses: take that much out at the bus instead (exports, curtailment, hydro spill,
         # its stores), else at the nearest buses the lines allow
         extra = ((dis1 - ch1) - (dis - ch)) @ np.eye(sys.n_bus)[sys.st_bus]
-        zero = np.zeros((n, sys.n_dr))
         flow = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, zero, dc_p) @ sys.ptdf.T
         if not _absorb_at_bus(w, extra, re_p, q, s, ex, flow, ch1, dis1, e):
             return None
     ch, dis = ch1, dis1
     hv = K.hydro_volumes(q, s, w.inflow, w.hist_arr, np.asarray(st.hy_v, float), sys.hy_down, sys.hy_delay)
-    zero = np.zeros((n, sys.n_dr))
     inj = _bus_injection(w, p, re_p, q, ch, dis, ex, shed, zero, dc_p)
     th_su = on & ~np.vstack([w.th_init_on[None, :], on[:-1]])
     sol = WindowSolution(
@@ -1392,12 +1391,12 @@ def _absorb_at_bus(w: _Win, extra: np.ndarray, re_p: np.ndarray, q: np.ndarray, 
         left = _store_more(sys, t, b, left, ch, dis, e)
         if left <= 1e-6:
             continue
-        dist = np.abs(sys.ptdf - sys.ptdf[:, b : b + 1]).sum(axis=0) if sys.n_line else np.zeros(sys.n_bus)
+        dist = np.abs(sys.ptdf - sys.ptdf[:, b : b + 1]).sum(axis=0)  # ptdf is (L, B), also with no lines
         for b2 in np.argsort(dist, kind="stable"):
             if b2 == b or left <= 1e-6:
                 continue
             # moving x MW from bus b2's injection to b's changes the flows by x * a
-            a = sys.ptdf[:, b] - sys.ptdf[:, b2] if sys.n_line else np.zeros(0)
+            a = sys.ptdf[:, b] - sys.ptdf[:, b2]
             room = left
             for l in np.nonzero(np.abs(a) > 1e-9)[0]:
                 cap = sys.line_max_mw[l] - flow[t, l] if a[l] > 0 else sys.line_max_mw[l] + flow[t, l]
@@ -1405,8 +1404,7 @@ def _absorb_at_bus(w: _Win, extra: np.ndarray, re_p: np.ndarray, q: np.ndarray, 
             if room <= 1e-9:
                 continue
             took = room - _store_more(sys, t, b2, _absorb_one(w, t, b2, room, re_p, q, s, ex), ch, dis, e)
-            if sys.n_line:
-                flow[t] += took * a
+            flow[t] += took * a
             left -= took
         if left > 1e-6:
             return False
